@@ -1,0 +1,4 @@
+from .complexity import (PAPER_OP_HANDLES, count_flops, count_params,
+                         get_complexity)
+
+__all__ = ['PAPER_OP_HANDLES', 'count_flops', 'count_params', 'get_complexity']

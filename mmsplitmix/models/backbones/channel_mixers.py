@@ -1,0 +1,227 @@
+"""Channel mixers of SplitMixer: 1x1 convolutions over channel segments.
+
+Every mixer maps a ``(N, C, H, W)`` tensor to a tensor of the same shape.
+Channels that a mixer does not touch pass through unchanged. The parameter
+names (``mixer``, ``mixer.{j}``, ``mixer1``/``mixer2``) follow the layout of
+the reference implementation, so that its checkpoints convert by renaming
+module prefixes only.
+"""
+from typing import List
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def partial_channels(channels: int, ratio: float) -> int:
+    """Number of channels a partial mixer (settings I and V) convolves.
+
+    The reference implementation floors ``channels * ratio``.
+    """
+    return int(channels * ratio)
+
+
+def segment_bounds(channels: int, num_segments: int) -> List[int]:
+    """Boundaries of ``num_segments`` consecutive channel segments.
+
+    Every segment has ``channels // num_segments`` channels except the last,
+    which runs to ``channels`` and so takes the remainder.
+    """
+    width = channels // num_segments
+    return [i * width for i in range(num_segments)] + [channels]
+
+
+def _mix_range(x: torch.Tensor, conv: nn.Conv2d, start: int,
+               end: int) -> torch.Tensor:
+    """Apply ``conv`` to channels ``[start, end)``, pass the others."""
+    parts = []
+    if start > 0:
+        parts.append(x[:, :start])
+    parts.append(conv(x[:, start:end]))
+    if end < x.size(1):
+        parts.append(x[:, end:])
+    return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+
+
+class PartialChannelMixer(nn.Module):
+    """Setting I: one conv over a fraction of the channels.
+
+    Even blocks mix the first ``int(C * ratio)`` channels, odd blocks the
+    last ones, so that consecutive blocks overlap in the middle.
+
+    Args:
+        channels (int): Number of channels C.
+        ratio (float): Fraction of the channels to mix.
+        block_index (int): Index of the block, which picks the side.
+    """
+
+    def __init__(self, channels: int, ratio: float, block_index: int):
+        super().__init__()
+        self.channels = channels
+        self.mixed_channels = partial_channels(channels, ratio)
+        if block_index % 2 == 0:
+            self.start = 0
+        else:
+            self.start = channels - self.mixed_channels
+        self.end = self.start + self.mixed_channels
+        self.mixer = nn.Conv2d(
+            self.mixed_channels, self.mixed_channels, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _mix_range(x, self.mixer, self.start, self.end)
+
+
+class SingleSegmentChannelMixer(nn.Module):
+    """Setting II: one of ``num_segments`` segments is mixed per block.
+
+    Block i mixes segment ``i mod num_segments``; segments have
+    ``int(C / num_segments)`` channels and the last one runs to C.
+
+    Args:
+        channels (int): Number of channels C.
+        num_segments (int): Number of segments.
+        block_index (int): Index of the block, which picks the segment.
+    """
+
+    def __init__(self, channels: int, num_segments: int, block_index: int):
+        super().__init__()
+        bounds = segment_bounds(channels, num_segments)
+        segment = block_index % num_segments
+        self.start, self.end = bounds[segment], bounds[segment + 1]
+        width = self.end - self.start
+        self.mixer = nn.Conv2d(width, width, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _mix_range(x, self.mixer, self.start, self.end)
+
+
+class SharedSegmentChannelMixer(nn.Module):
+    """Setting III: every segment is mixed by one shared conv.
+
+    The segments are folded into the batch axis, so all of them go through
+    a single convolution call and no concatenation is needed.
+
+    Args:
+        channels (int): Number of channels C, divisible by ``num_segments``.
+        num_segments (int): Number of segments.
+    """
+
+    def __init__(self, channels: int, num_segments: int):
+        super().__init__()
+        if channels % num_segments != 0:
+            raise ValueError(
+                f'setting III needs channels ({channels}) divisible by '
+                f'num_segments ({num_segments})')
+        self.num_segments = num_segments
+        self.width = channels // num_segments
+        self.mixer = nn.Conv2d(self.width, self.width, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        out = self.mixer(x.reshape(n * self.num_segments, self.width, h, w))
+        return out.reshape(n, c, h, w)
+
+
+class IndependentSegmentChannelMixer(nn.Module):
+    """Setting IV: every segment is mixed by its own conv.
+
+    Segments have ``C // num_segments`` channels, the last one takes the
+    remainder. When all segments are equal, the convs run as one grouped
+    convolution.
+
+    Args:
+        channels (int): Number of channels C.
+        num_segments (int): Number of segments.
+    """
+
+    def __init__(self, channels: int, num_segments: int):
+        super().__init__()
+        self.bounds = segment_bounds(channels, num_segments)
+        widths = [
+            end - start for start, end in zip(self.bounds, self.bounds[1:])
+        ]
+        self.num_segments = num_segments
+        self.equal_segments = len(set(widths)) == 1
+        self.mixer = nn.ModuleList(
+            nn.Conv2d(width, width, kernel_size=1) for width in widths)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.equal_segments:
+            weight = torch.cat([conv.weight for conv in self.mixer])
+            bias = torch.cat([conv.bias for conv in self.mixer])
+            return F.conv2d(x, weight, bias, groups=self.num_segments)
+        return torch.cat([
+            conv(x[:, start:end]) for conv, start, end in zip(
+                self.mixer, self.bounds, self.bounds[1:])
+        ],
+                         dim=1)
+
+
+class TwoPassChannelMixer(nn.Module):
+    """Setting V: ``mixer1`` on the first ``int(C * ratio)`` channels, then
+    ``mixer2`` on the last ``int(C * ratio)`` channels of that result.
+
+    Args:
+        channels (int): Number of channels C.
+        ratio (float): Fraction of the channels each pass mixes.
+    """
+
+    def __init__(self, channels: int, ratio: float):
+        super().__init__()
+        self.channels = channels
+        self.mixed_channels = partial_channels(channels, ratio)
+        self.mixer1 = nn.Conv2d(
+            self.mixed_channels, self.mixed_channels, kernel_size=1)
+        self.mixer2 = nn.Conv2d(
+            self.mixed_channels, self.mixed_channels, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _mix_range(x, self.mixer1, 0, self.mixed_channels)
+        return _mix_range(x, self.mixer2,
+                          self.channels - self.mixed_channels, self.channels)
+
+
+class StrideChannelMixer(nn.Module):
+    """3-D convolution channel mixing.
+
+    A ``Conv3d`` with kernel ``(b, 1, 1)`` and stride ``(b, 1, 1)``, where
+    ``b = C // num_segments``, slides over the channel axis: ``b`` filters
+    (one shared set for all segments) each produce one value per segment,
+    and the ``b * num_segments`` results are the C output channels, ordered
+    filter-major.
+
+    Args:
+        channels (int): Number of channels C, divisible by ``num_segments``.
+        num_segments (int): Number of segments.
+    """
+
+    def __init__(self, channels: int, num_segments: int):
+        super().__init__()
+        if channels % num_segments != 0:
+            raise ValueError(
+                f'setting 3D needs channels ({channels}) divisible by '
+                f'num_segments ({num_segments})')
+        width = channels // num_segments
+        self.mixer = nn.Conv3d(
+            1, width, kernel_size=(width, 1, 1), stride=(width, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mixer(x.unsqueeze(1)).flatten(1, 2)
+
+
+def build_channel_mixer(setting: str, channels: int, ratio: float,
+                        num_segments: int, block_index: int) -> nn.Module:
+    """Build the channel mixer of block ``block_index`` for ``setting``."""
+    if setting == 'I':
+        return PartialChannelMixer(channels, ratio, block_index)
+    if setting == 'II':
+        return SingleSegmentChannelMixer(channels, num_segments, block_index)
+    if setting == 'III':
+        return SharedSegmentChannelMixer(channels, num_segments)
+    if setting == 'IV':
+        return IndependentSegmentChannelMixer(channels, num_segments)
+    if setting == 'V':
+        return TwoPassChannelMixer(channels, ratio)
+    if setting == '3D':
+        return StrideChannelMixer(channels, num_segments)
+    raise ValueError(f'unknown channel mixer setting {setting!r}')

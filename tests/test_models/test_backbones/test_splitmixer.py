@@ -1,0 +1,378 @@
+import copy
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.models import ConvMixer
+from mmpretrain.registry import MODELS
+
+import mmsplitmix  # noqa: F401
+from mmsplitmix.models import SplitMixer
+
+TINY = dict(embed_dims=24, depth=4, patch_size=2, kernel_size=3)
+
+
+def conv_params(c_in, c_out, k_h=1, k_w=1, groups=1):
+    return c_out * (c_in // groups) * k_h * k_w + c_out
+
+
+def expected_backbone_params(c, depth, patch, k, setting, ratio=2 / 3,
+                             segments=2, spatial=True, channel=True):
+    """Parameter count of the seed's model, from the rules of the paper."""
+    bn = 2 * c
+    total = conv_params(3, c, patch, patch) + bn
+    for i in range(depth):
+        if spatial:
+            total += 2 * conv_params(c, c, 1, k, groups=c) + 2 * bn
+        else:
+            total += conv_params(c, c, k, k, groups=c) + bn
+        total += bn
+        if not channel:
+            total += conv_params(c, c)
+        elif setting == 'I':
+            total += conv_params(int(c * ratio), int(c * ratio))
+        elif setting == 'II':
+            b = int(c / segments)
+            width = c - b * (segments - 1) if i % segments == segments - 1 \
+                else b
+            total += conv_params(width, width)
+        elif setting == 'III':
+            total += conv_params(c // segments, c // segments)
+        elif setting == 'IV':
+            b = c // segments
+            last = c - b * (segments - 1)
+            total += (segments - 1) * conv_params(b, b) + conv_params(
+                last, last)
+        elif setting == 'V':
+            total += 2 * conv_params(int(c * ratio), int(c * ratio))
+        elif setting == '3D':
+            b = c // segments
+            total += b * b + b
+    return total
+
+
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+@pytest.mark.parametrize('setting', ['I', 'II', 'III', 'IV', 'V', '3D'])
+@pytest.mark.parametrize('channels,ratio,segments', [(256, 2 / 3, 2),
+                                                     (256, 0.5, 4),
+                                                     (96, 0.3, 3),
+                                                     (60, 0.9, 5)])
+def test_param_count_matches_seed_rules(setting, channels, ratio, segments):
+    arch = dict(embed_dims=channels, depth=5, patch_size=2, kernel_size=5)
+    model = SplitMixer(
+        arch=arch, mixer_setting=setting, ratio=ratio, num_segments=segments)
+    assert n_params(model) == expected_backbone_params(
+        channels, 5, 2, 5, setting, ratio, segments)
+
+
+def test_param_count_floors_partial_channels():
+    # int(100 * 0.333) = 33, not round() = 33.3 -> 33; 0.999 -> 99
+    for ratio, mixed in ((0.333, 33), (0.999, 99), (0.015, 1)):
+        model = SplitMixer(
+            arch=dict(embed_dims=100, depth=2, patch_size=2, kernel_size=3),
+            ratio=ratio)
+        assert model.stages[0][1].mixer.in_channels == mixed
+        assert model.stages[1][1].mixer.in_channels == mixed
+
+
+def test_param_count_without_tricks():
+    model = SplitMixer(arch='256/8', spatial_trick=False, channel_trick=False)
+    assert n_params(model) == expected_backbone_params(
+        256, 8, 2, 5, None, spatial=False, channel=False)
+    model = SplitMixer(arch='256/8', spatial_trick=True, channel_trick=False)
+    assert n_params(model) == expected_backbone_params(
+        256, 8, 2, 5, None, spatial=True, channel=False)
+
+
+# The seed's tables: (num_classes, patch, kernel, model) -> params (M), as
+# printed; the tables round loosely (0.594 M is printed 0.60).
+SEED_TABLE = {
+    10: {'convmixer': 0.60, 'I': 0.28, 'II': 0.17, 'III': 0.17, 'IV': 0.31},
+    100: {'convmixer': 0.62, 'I': 0.30, 'II': 0.19, 'III': 0.19, 'IV': 0.32},
+    102: {'convmixer': 0.70, 'I': 0.34, 'II': 0.24, 'III': 0.24, 'IV': 0.37},
+    101: {'convmixer': 0.70, 'I': 0.34, 'II': 0.24, 'III': 0.24, 'IV': 0.37},
+}
+
+
+@pytest.mark.parametrize('num_classes', sorted(SEED_TABLE))
+@pytest.mark.parametrize('model_name', ['convmixer', 'I', 'II', 'III', 'IV'])
+def test_seed_table_params(num_classes, model_name):
+    patch, kernel = (2, 5) if num_classes in (10, 100) else (7, 7)
+    arch = dict(embed_dims=256, depth=8, patch_size=patch, kernel_size=kernel)
+    if model_name == 'convmixer':
+        backbone = dict(type='ConvMixer', arch=arch)
+    else:
+        backbone = dict(type='SplitMixer', arch=arch, mixer_setting=model_name)
+    classifier = MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=backbone,
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(
+                type='LinearClsHead',
+                num_classes=num_classes,
+                in_channels=256)))
+    params_m = n_params(classifier) / 1e6
+    assert params_m == pytest.approx(
+        SEED_TABLE[num_classes][model_name], abs=0.012)
+
+
+def test_matches_mmpretrain_convmixer_without_tricks():
+    torch.manual_seed(0)
+    arch = dict(embed_dims=32, depth=3, patch_size=2, kernel_size=5)
+    convmixer = ConvMixer(arch=copy.deepcopy(arch), out_indices=[0, 1, 2])
+    # give BN non-trivial statistics and affine parameters
+    for module in convmixer.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            nn.init.uniform_(module.weight, 0.5, 1.5)
+            nn.init.uniform_(module.bias, -0.5, 0.5)
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 2.0)
+    splitmixer = SplitMixer(
+        arch=arch,
+        spatial_trick=False,
+        channel_trick=False,
+        out_indices=[0, 1, 2])
+    assert set(splitmixer.state_dict()) == set(convmixer.state_dict())
+    splitmixer.load_state_dict(convmixer.state_dict(), strict=True)
+    convmixer.eval()  # ConvMixer.train() returns None, so do not chain
+    splitmixer.eval()
+    x = torch.randn(2, 3, 20, 20)
+    with torch.no_grad():
+        expected = convmixer(x)
+        outs = splitmixer(x)
+    assert len(outs) == len(expected) == 3
+    for out, ref in zip(outs, expected):
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_registered_and_built_from_config():
+    model = MODELS.build(dict(type='SplitMixer', arch=TINY, mixer_setting='iv'))
+    assert isinstance(model, SplitMixer)
+    assert model.mixer_setting == 'IV'
+
+
+@pytest.mark.parametrize('setting', ['I', 'II', 'III', 'IV', 'V', '3D'])
+def test_forward_shapes_and_out_indices(setting):
+    model = SplitMixer(arch=TINY, mixer_setting=setting, out_indices=(0, -1))
+    assert model.out_indices == (0, 3)
+    outs = model(torch.randn(2, 3, 16, 16))
+    assert isinstance(outs, tuple) and len(outs) == 2
+    for out in outs:
+        assert out.shape == (2, 24, 8, 8)
+
+
+def test_default_arch_and_presets():
+    assert SplitMixer().embed_dims == 256
+    for name, arch in SplitMixer.arch_settings.items():
+        assert name == f"{arch['embed_dims']}/{arch['depth']}"
+    assert SplitMixer.arch_settings['256/8']['patch_size'] == 2
+    assert SplitMixer.arch_settings['256/8']['kernel_size'] == 5
+    assert SplitMixer.arch_settings['768/32']['kernel_size'] == 7
+    assert SplitMixer.arch_settings['1024/20']['patch_size'] == 14
+    assert SplitMixer.arch_settings['1536/20']['kernel_size'] == 9
+
+
+def test_activation_config():
+    model = SplitMixer(arch=TINY, act_cfg=dict(type='ReLU'))
+    assert any(isinstance(m, nn.ReLU) for m in model.modules())
+    assert not any(isinstance(m, nn.GELU) for m in model.modules())
+
+
+def test_integer_padding_for_odd_kernels():
+    model = SplitMixer(arch=TINY)
+    convs = [model.stages[0][0].fn[0], model.stages[0][0].fn[3]]
+    assert convs[0].kernel_size == (1, 3) and convs[0].padding == (0, 1)
+    assert convs[1].kernel_size == (3, 1) and convs[1].padding == (1, 0)
+    plain = SplitMixer(arch=TINY, spatial_trick=False)
+    assert plain.stages[0][0].fn[0].padding == (1, 1)
+    even = SplitMixer(arch=dict(TINY, kernel_size=4))
+    assert even.stages[0][0].fn[0].padding == 'same'
+    assert even(torch.randn(1, 3, 16, 16))[0].shape == (1, 24, 8, 8)
+
+
+def test_train_and_eval_return_module():
+    model = SplitMixer(arch=TINY)
+    assert model.train() is model
+    assert model.eval() is model
+    assert not model.training
+
+
+def test_frozen_stages():
+    model = SplitMixer(arch=TINY, frozen_stages=2)
+    model.train()
+    for module in (model.stem, model.stages[0], model.stages[1]):
+        assert not module.training
+        assert all(not p.requires_grad for p in module.parameters())
+    for module in model.stages[2:]:
+        assert module.training
+        assert all(p.requires_grad for p in module.parameters())
+    running_mean = model.stem[2].running_mean.clone()
+    model(torch.randn(2, 3, 16, 16))
+    torch.testing.assert_close(model.stem[2].running_mean, running_mean)
+
+
+def test_with_cp_gives_same_gradients():
+    torch.manual_seed(0)
+    plain = SplitMixer(arch=TINY)
+    checkpointed = SplitMixer(arch=TINY, with_cp=True)
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 16, 16)
+    for model in (plain, checkpointed):
+        model.train()
+        model(x)[-1].sum().backward()
+    for (name, p1), (_, p2) in zip(plain.named_parameters(),
+                                   checkpointed.named_parameters()):
+        torch.testing.assert_close(p1.grad, p2.grad, msg=name)
+
+
+# ---------------------------------------------------------------------------
+# channel mixers against the straightforward formulation
+def slice_conv_cat(x, conv, start, end):
+    return torch.cat([x[:, :start], conv(x[:, start:end]), x[:, end:]], dim=1)
+
+
+def reference_channel_mix(x, mixer, setting, block_index, ratio, segments):
+    c = x.size(1)
+    if setting == 'I':
+        p = int(c * ratio)
+        start = 0 if block_index % 2 == 0 else c - p
+        return slice_conv_cat(x, mixer.mixer, start, start + p)
+    if setting == 'II':
+        b = int(c / segments)
+        r = block_index % segments
+        end = c if r == segments - 1 else (r + 1) * b
+        return slice_conv_cat(x, mixer.mixer, r * b, end)
+    if setting == 'III':
+        b = c // segments
+        return torch.cat(
+            [mixer.mixer(x[:, j * b:(j + 1) * b]) for j in range(segments)],
+            dim=1)
+    if setting == 'IV':
+        b = c // segments
+        bounds = [j * b for j in range(segments)] + [c]
+        return torch.cat([
+            conv(x[:, s:e])
+            for conv, s, e in zip(mixer.mixer, bounds, bounds[1:])
+        ],
+                         dim=1)
+    if setting == 'V':
+        p = int(c * ratio)
+        y = slice_conv_cat(x, mixer.mixer1, 0, p)
+        return slice_conv_cat(y, mixer.mixer2, c - p, c)
+    if setting == '3D':
+        b = c // segments
+        conv = mixer.mixer
+        weight = conv.weight.reshape(b, b)  # [filter, channel in segment]
+        outs = []
+        for f in range(b):
+            for j in range(segments):
+                seg = x[:, j * b:(j + 1) * b]
+                outs.append((seg * weight[f].view(1, b, 1, 1)).sum(1) +
+                            conv.bias[f])
+        return torch.stack(outs, dim=1)
+    raise AssertionError(setting)
+
+
+@pytest.mark.parametrize('setting', ['I', 'II', 'III', 'IV', 'V', '3D'])
+@pytest.mark.parametrize('channels,ratio,segments', [(24, 2 / 3, 2),
+                                                     (37, 0.4, 3),
+                                                     (30, 0.5, 5)])
+def test_channel_mixers_match_slice_conv_cat(setting, channels, ratio,
+                                             segments):
+    if setting in ('III', '3D') and channels % segments:
+        pytest.skip('setting needs divisible channels')
+    torch.manual_seed(0)
+    model = SplitMixer(
+        arch=dict(embed_dims=channels, depth=4, patch_size=1, kernel_size=3),
+        mixer_setting=setting,
+        ratio=ratio,
+        num_segments=segments)
+    x = torch.randn(2, channels, 5, 6)
+    for i, stage in enumerate(model.stages):
+        mixer = stage[1]
+        with torch.no_grad():
+            out = mixer(x)
+            ref = reference_channel_mix(x, mixer, setting, i, ratio, segments)
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_channel_mixer_gradients_match_reference():
+    torch.manual_seed(0)
+    model = SplitMixer(
+        arch=dict(embed_dims=12, depth=1, patch_size=1, kernel_size=3),
+        mixer_setting='IV',
+        num_segments=3)
+    mixer = model.stages[0][1]
+    x = torch.randn(2, 12, 4, 4, requires_grad=True)
+    mixer(x).square().sum().backward()
+    grads = [conv.weight.grad.clone() for conv in mixer.mixer]
+    grad_x = x.grad.clone()
+    mixer.zero_grad()
+    x.grad = None
+    reference_channel_mix(x, mixer, 'IV', 0, 0, 3).square().sum().backward()
+    for conv, grad in zip(mixer.mixer, grads):
+        torch.testing.assert_close(conv.weight.grad, grad)
+    torch.testing.assert_close(x.grad, grad_x)
+
+
+# ---------------------------------------------------------------------------
+# bad arguments
+@pytest.mark.parametrize(
+    'kwargs,error,match',
+    [
+        (dict(mixer_setting='VI'), ValueError, 'mixer_setting'),
+        (dict(mixer_setting=1), TypeError, 'mixer_setting'),
+        (dict(arch='512/4'), ValueError, 'arch'),
+        (dict(arch=256), TypeError, 'arch'),
+        (dict(arch=dict(embed_dims=256, depth=8, patch_size=2)), ValueError,
+         'kernel_size'),
+        (dict(arch=dict(TINY, depth=0)), ValueError, 'depth'),
+        (dict(arch=dict(TINY, embed_dims=-4)), ValueError, 'embed_dims'),
+        (dict(arch=dict(TINY, patch_size=0)), ValueError, 'patch_size'),
+        (dict(arch=dict(TINY, kernel_size=2.5)), TypeError, 'kernel_size'),
+        (dict(ratio=0), ValueError, 'ratio'),
+        (dict(ratio=1), ValueError, 'ratio'),
+        (dict(ratio=1.5), ValueError, 'ratio'),
+        (dict(ratio='half'), TypeError, 'ratio'),
+        (dict(ratio=0.01), ValueError, 'no channels'),
+        (dict(num_segments=1), ValueError, 'num_segments'),
+        (dict(num_segments=25), ValueError, 'num_segments'),
+        (dict(num_segments=2.0), TypeError, 'num_segments'),
+        (dict(mixer_setting='III', num_segments=5), ValueError, 'divisible'),
+        (dict(mixer_setting='3D', num_segments=5), ValueError, 'divisible'),
+        (dict(out_indices=4), ValueError, 'out_indices'),
+        (dict(out_indices=[-5]), ValueError, 'out_indices'),
+        (dict(out_indices='last'), TypeError, 'out_indices'),
+        (dict(out_indices=[]), ValueError, 'out_indices'),
+        (dict(frozen_stages=5), ValueError, 'frozen_stages'),
+        (dict(frozen_stages=-1), ValueError, 'frozen_stages'),
+        (dict(in_channels=0), ValueError, 'in_channels'),
+        (dict(spatial_trick='yes'), TypeError, 'spatial_trick'),
+    ])
+def test_bad_arguments_are_refused(kwargs, error, match):
+    kwargs = dict(kwargs)
+    kwargs.setdefault('arch', TINY)
+    with pytest.raises(error, match=match):
+        SplitMixer(**kwargs)
+
+
+def test_grouped_conv_path_matches_loop_for_unequal_segments():
+    # 26 channels in 4 segments: 6, 6, 6, 8 -> the concatenating path
+    model = SplitMixer(
+        arch=dict(embed_dims=26, depth=1, patch_size=1, kernel_size=3),
+        mixer_setting='IV',
+        num_segments=4)
+    mixer = model.stages[0][1]
+    assert not mixer.equal_segments
+    assert [conv.in_channels for conv in mixer.mixer] == [6, 6, 6, 8]
+    x = torch.randn(1, 26, 3, 3)
+    expected = torch.cat([
+        F.conv2d(x[:, s:e], conv.weight, conv.bias)
+        for conv, s, e in zip(mixer.mixer, [0, 6, 12, 18], [6, 12, 18, 26])
+    ], 1)
+    torch.testing.assert_close(mixer(x), expected)

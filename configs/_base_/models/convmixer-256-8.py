@@ -1,0 +1,14 @@
+# ConvMixer-256/8 for 32 x 32 images (patch 2, kernel 5), the SplitMixer
+# paper's baseline, with mmpretrain's ConvMixer.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='ConvMixer',
+        arch=dict(embed_dims=256, depth=8, patch_size=2, kernel_size=5)),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=10,
+        in_channels=256,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+    ))

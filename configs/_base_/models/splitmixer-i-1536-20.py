@@ -1,0 +1,18 @@
+# SplitMixer-I 1536/20 for ImageNet-1k (patch 7, kernel 9).
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='SplitMixer',
+        arch=dict(
+            embed_dims=1536, depth=20, patch_size=7, kernel_size=9),
+        mixer_setting='I',
+        ratio=2 / 3,
+    ),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=1000,
+        in_channels=1536,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+    ))

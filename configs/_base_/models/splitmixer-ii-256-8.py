@@ -1,0 +1,17 @@
+# SplitMixer-II 256/8 for 32 x 32 images (patch 2, kernel 5). Channel mixing:
+# block i mixes only segment i mod 2 of two channel segments.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='SplitMixer',
+        arch=dict(embed_dims=256, depth=8, patch_size=2, kernel_size=5),
+        mixer_setting='II',
+        ratio=2 / 3,
+        num_segments=2),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=10,
+        in_channels=256,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+    ))

@@ -1,0 +1,3 @@
+from .amp_fallback_constructor import AmpFallbackOptimWrapperConstructor
+
+__all__ = ['AmpFallbackOptimWrapperConstructor']

@@ -1,0 +1,3 @@
+from .piecewise_linear import PiecewiseLinearLR, PiecewiseLinearParamScheduler
+
+__all__ = ['PiecewiseLinearLR', 'PiecewiseLinearParamScheduler']

@@ -1,0 +1,121 @@
+"""The paper's experiments in mmpretrain's model zoo."""
+import importlib
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmpretrain import get_model, inference_model, list_models
+from mmpretrain.apis import ModelHub
+from mmpretrain.datasets.categories import CIFAR10_CATEGORIES
+
+import mmsplitmix
+from mmsplitmix.apis import (find_resource, model_index_path,
+                             project_model_names, register_model_index)
+from mmsplitmix.datasets.categories import FLOWERS102_CATEGORIES
+
+SETTINGS = ('i', 'ii', 'iii', 'iv', 'v')
+DATASETS = ('1xb512_cifar10', '1xb512_cifar100', '1xb128_flowers102',
+            '1xb128_food101')
+SPLITMIXERS = sorted(
+    [f'splitmixer-{s}-256-8_{d}' for s in SETTINGS for d in DATASETS] + [
+        'splitmixer-i-768-32_10xb64_in1k', 'splitmixer-i-1024-20_10xb64_in1k',
+        'splitmixer-i-1536-20_10xb64_in1k'
+    ])
+CIFAR_NAME = 'splitmixer-i-256-8_1xb512_cifar10'
+
+
+def test_list_models():
+    assert list_models('splitmixer*') == SPLITMIXERS
+    assert list_models('convmixer-256-8*') == sorted(
+        f'convmixer-256-8_{d}' for d in DATASETS)
+    assert list_models('mlp-mixer-512*') == [
+        'mlp-mixer-512-8-p4_1xb512_cifar10'
+    ]
+
+
+def test_resources_are_found_in_the_checkout():
+    index = model_index_path()
+    assert index is not None and index.name == 'model-index.yml'
+    assert (find_resource('configs') / 'splitmixer').is_dir()
+    assert len(project_model_names()) == 28
+
+
+def test_importing_twice_is_harmless():
+    before = dict(ModelHub._models_dict)
+    assert register_model_index() is False
+    importlib.reload(mmsplitmix.apis)
+    importlib.reload(mmsplitmix)
+    assert ModelHub._models_dict.keys() == before.keys()
+    assert list_models('splitmixer*') == SPLITMIXERS
+
+
+def test_partial_clash_is_an_error(monkeypatch):
+    names = project_model_names()
+    clashing = {k: v for k, v in ModelHub._models_dict.items()
+                if k != names[0]}
+    monkeypatch.setattr(ModelHub, '_models_dict', clashing)
+    with pytest.raises(ValueError, match='already in'):
+        register_model_index()
+
+
+def test_missing_index_warns(tmp_path):
+    with pytest.warns(UserWarning, match='not found'):
+        assert register_model_index(tmp_path / 'model-index.yml') is False
+
+
+@pytest.mark.parametrize('name', project_model_names())
+def test_get_model_builds_every_name(name):
+    model = get_model(name)
+    metainfo = ModelHub.get(name)
+    params = sum(p.numel() for p in model.parameters())
+    assert params == metainfo.metadata.parameters
+    assert model._dataset_meta['classes']
+    assert len(model._dataset_meta['classes']) == \
+        metainfo.config.model.head.num_classes
+
+
+@pytest.fixture(scope='module')
+def cifar_checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = get_model(CIFAR_NAME)
+    # Give the weights a recognisable value.
+    with torch.no_grad():
+        model.head.fc.bias.copy_(torch.arange(10.) * 10)
+    path = tmp_path_factory.mktemp('ckpt') / 'splitmixer.pth'
+    torch.save({'state_dict': model.state_dict()}, path)
+    return path, model
+
+
+def test_get_model_with_pretrained_file(cifar_checkpoint):
+    path, saved = cifar_checkpoint
+    model = get_model(CIFAR_NAME, pretrained=str(path))
+    for key, value in saved.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+
+@pytest.fixture(scope='module')
+def image(tmp_path_factory):
+    path = tmp_path_factory.mktemp('img') / 'image.png'
+    rng = np.random.default_rng(0)
+    cv2.imwrite(str(path), rng.integers(0, 256, (48, 40, 3), np.uint8))
+    return str(path)
+
+
+def test_inference_model_with_pretrained_file(cifar_checkpoint, image):
+    path, _ = cifar_checkpoint
+    result = inference_model(CIFAR_NAME, image, pretrained=str(path))
+    # The head bias makes the last class win whatever the image.
+    assert result['pred_label'] == 9
+    assert result['pred_class'] == CIFAR10_CATEGORIES[9] == 'truck'
+    assert 0 < result['pred_score'] <= 1
+    assert result['pred_scores'].shape == (10, )
+
+
+def test_inference_model_uses_the_dataset_class_names(image):
+    result = inference_model('splitmixer-ii-256-8_1xb128_flowers102', image,
+                             pretrained=False)
+    assert result['pred_class'] in FLOWERS102_CATEGORIES
+    result = inference_model('mlp-mixer-512-8-p4_1xb512_cifar10', image,
+                             pretrained=False)
+    assert result['pred_class'] in CIFAR10_CATEGORIES

@@ -1,0 +1,174 @@
+"""Every paper experiment is a config that loads, builds and runs."""
+import re
+
+import pytest
+import torch
+from conftest import (PAPER_CONFIGS, REPO, build_model, config_input_shape,
+                      load_config)
+from mmpretrain.registry import DATASETS
+
+SETTINGS = ('i', 'ii', 'iii', 'iv', 'v')
+SMALL_DATASETS = {
+    # name suffix: (batch, classes, image size, patch, kernel, lr)
+    'cifar10': (512, 10, 32, 2, 5, 0.05),
+    'cifar100': (512, 100, 32, 2, 5, 0.05),
+    'flowers102': (128, 102, 224, 7, 7, 0.01),
+    'food101': (128, 101, 224, 7, 7, 0.01),
+}
+EXPECTED = {
+    f'{model}_1xb{spec[0]}_{dataset}'
+    for dataset, spec in SMALL_DATASETS.items()
+    for model in ['convmixer-256-8'] +
+    [f'splitmixer-{s}-256-8' for s in SETTINGS]
+} | {
+    'splitmixer-i-768-32_10xb64_in1k', 'splitmixer-i-1024-20_10xb64_in1k',
+    'splitmixer-i-1536-20_10xb64_in1k', 'mlp-mixer-512-8-p4_1xb512_cifar10'
+}
+NAME = re.compile(r'^(?P<model>[a-z0-9-]+)_(?P<gpus>\d+)xb(?P<batch>\d+)_'
+                  r'(?P<dataset>cifar10|cifar100|flowers102|food101|in1k)$')
+IDS = [path.stem for path in PAPER_CONFIGS]
+
+
+def test_every_experiment_has_a_config():
+    assert {path.stem for path in PAPER_CONFIGS} == EXPECTED
+    # 20 rows of the paper's tables, 4 SplitMixer-V, 3 ImageNet, 1 MLP-Mixer.
+    assert len(PAPER_CONFIGS) == 28
+
+
+@pytest.mark.parametrize('path', PAPER_CONFIGS, ids=IDS)
+def test_config_builds_its_model(path):
+    cfg = load_config(path)
+    assert cfg.default_scope == 'mmpretrain'
+    assert 'mmsplitmix' in cfg.custom_imports['imports']
+    assert cfg.custom_imports['allow_failed_imports'] is False
+    assert [t['type'] for t in cfg.param_scheduler] != []
+
+    match = NAME.match(path.stem)
+    assert match, f'{path.stem} is not {{model}}_{{gpus}}xb{{batch}}_{{data}}'
+    assert cfg.train_dataloader.batch_size == int(match['batch'])
+
+    model = build_model(cfg)
+    num_classes = cfg.model.head.num_classes
+    assert cfg.data_preprocessor.num_classes == num_classes
+    dataset_cls = DATASETS.get(cfg.test_dataloader.dataset.type)
+    assert dataset_cls is not None
+    classes = dataset_cls.METAINFO.get('classes')
+    assert classes is not None and len(classes) == num_classes
+    assert model.head.fc.out_features == num_classes
+    assert config_input_shape(cfg)[1:] == ((32, 32) if match['dataset'] in (
+        'cifar10', 'cifar100') else (224, 224))
+
+
+@pytest.mark.parametrize(
+    'path', [p for p in PAPER_CONFIGS if 'cifar' in p.stem],
+    ids=[p.stem for p in PAPER_CONFIGS if 'cifar' in p.stem])
+def test_cifar_model_trains_and_predicts_a_tiny_batch(path):
+    cfg = load_config(path)
+    model = build_model(cfg)
+    torch.manual_seed(0)
+    inputs = torch.rand(2, 3, 32, 32)
+    from mmpretrain.structures import DataSample
+    samples = [DataSample().set_gt_label(i) for i in range(2)]
+    losses = model(inputs, samples, mode='loss')
+    losses['loss'].backward()
+    assert torch.isfinite(losses['loss'])
+    model.eval()
+    with torch.no_grad():
+        preds = model(inputs, mode='predict')
+    assert preds[0].pred_score.shape == (cfg.model.head.num_classes, )
+
+
+@pytest.mark.parametrize('path', PAPER_CONFIGS, ids=IDS)
+def test_architecture_follows_the_name(path):
+    cfg = load_config(path)
+    backbone = cfg.model.backbone
+    model_name, dataset = path.stem.split('_')[0], path.stem.split('_')[-1]
+    if model_name.startswith('mlp-mixer'):
+        assert backbone.type == 'MlpMixer'
+        assert backbone.arch == dict(
+            embed_dims=512,
+            num_layers=8,
+            tokens_mlp_dims=256,
+            channels_mlp_dims=2048)
+        assert (backbone.patch_size, backbone.img_size) == (4, 32)
+        return
+    arch = backbone.arch
+    if dataset == 'in1k':
+        expected = {
+            'splitmixer-i-768-32': (768, 32, 7, 7),
+            'splitmixer-i-1024-20': (1024, 20, 14, 9),
+            'splitmixer-i-1536-20': (1536, 20, 7, 9),
+        }[model_name]
+    else:
+        _, _, _, patch, kernel, _ = SMALL_DATASETS[dataset]
+        expected = (256, 8, patch, kernel)
+    assert (arch.embed_dims, arch.depth, arch.patch_size,
+            arch.kernel_size) == expected
+    if model_name.startswith('convmixer'):
+        assert backbone.type == 'ConvMixer'
+        return
+    assert backbone.type == 'SplitMixer'
+    assert backbone.mixer_setting == model_name.split('-')[1].upper()
+    assert backbone.ratio == pytest.approx(2 / 3)
+    act = backbone.get('act_cfg', dict(type='GELU'))['type']
+    assert act == ('ReLU' if model_name == 'splitmixer-i-768-32' else 'GELU')
+
+
+@pytest.mark.parametrize(
+    'path', [p for p in PAPER_CONFIGS if not p.stem.endswith('in1k')],
+    ids=[p.stem for p in PAPER_CONFIGS if not p.stem.endswith('in1k')])
+def test_small_dataset_configs_follow_the_paper_recipe(path):
+    cfg = load_config(path)
+    _, _, _, _, _, lr = SMALL_DATASETS[path.stem.split('_')[-1]]
+    wrapper = cfg.optim_wrapper
+    assert wrapper.constructor == 'AmpFallbackOptimWrapperConstructor'
+    assert wrapper.type == 'AmpOptimWrapper'
+    assert wrapper.optimizer == dict(
+        type='AdamW', lr=lr, weight_decay=0.005)
+    assert wrapper.clip_grad == dict(max_norm=1.0)
+    assert cfg.train_cfg.max_epochs == 100
+    (scheduler, ) = cfg.param_scheduler
+    assert scheduler.type == 'PiecewiseLinearLR'
+    assert [tuple(p) for p in scheduler.points] == [(0, 0), (0.4, 1),
+                                                    (0.8, 0.05), (1, 0)]
+    assert 'end' not in scheduler, 'end must follow train_cfg.max_epochs'
+    assert scheduler.by_epoch and scheduler.convert_to_iter_based
+    types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    assert 'RandomErasing' not in types and 'ColorJitter' not in types
+    crop = next(t for t in cfg.train_dataloader.dataset.pipeline
+                if t['type'] == 'RandomResizedCrop')
+    assert crop['crop_ratio_range'] == crop['aspect_ratio_range'] == (1., 1.)
+    assert cfg.train_dataloader.dataset.get('download', False) is False
+
+
+def test_imagenet_configs_follow_mmpretrain_convmixer_recipe():
+    epochs = {'768-32': 300, '1024-20': 150, '1536-20': 150}
+    for arch, max_epochs in epochs.items():
+        cfg = load_config(REPO / 'configs' / 'splitmixer' /
+                          f'splitmixer-i-{arch}_10xb64_in1k.py')
+        assert cfg.train_cfg.max_epochs == max_epochs
+        assert cfg.optim_wrapper.optimizer.lr == 0.01
+        assert cfg.optim_wrapper.clip_grad == dict(max_norm=5.0)
+        assert cfg.auto_scale_lr.base_batch_size == 640
+        warmup, cosine = cfg.param_scheduler
+        assert (warmup.type, warmup.end) == ('LinearLR', 20)
+        assert cosine.type == 'CosineAnnealingLR' and 'end' not in cosine
+
+
+def test_normalisation_matches_the_paper():
+    stats = {
+        'cifar10': ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
+        'cifar100': ((0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761)),
+        'food101': ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+        'flowers102': ((0.507, 0.487, 0.441), (0.267, 0.256, 0.276)),
+    }
+    for path in PAPER_CONFIGS:
+        dataset = path.stem.split('_')[-1]
+        if dataset not in stats:
+            continue
+        pre = load_config(path).data_preprocessor
+        mean, std = stats[dataset]
+        assert pre.mean == pytest.approx([255 * m for m in mean])
+        assert pre.std == pytest.approx([255 * s for s in std])
+        # Every dataset hands BGR images to the pipeline.
+        assert pre.to_rgb is True

@@ -1,0 +1,103 @@
+"""Missing data is a clear error; CIFAR comes in BGR; class names exist."""
+import pickle
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmpretrain.registry import DATASETS
+
+import mmsplitmix  # noqa: F401
+from mmsplitmix.datasets import (LocalCIFAR10, LocalCIFAR100, LocalFlowers102,
+                                 LocalFood101, LocalImageNet)
+
+CONFIGS = {
+    'cifar10': 'configs/_base_/datasets/cifar10_bs512.py',
+    'cifar100': 'configs/_base_/datasets/cifar100_bs512.py',
+    'flowers102': 'configs/_base_/datasets/flowers102_bs128.py',
+    'food101': 'configs/_base_/datasets/food101_bs128.py',
+    'in1k': 'configs/_base_/datasets/imagenet_bs64_convmixer_224.py',
+}
+EXPECTED_IN_MESSAGE = {
+    'cifar10': 'cifar-10-batches-py',
+    'cifar100': 'cifar-100-python',
+    'flowers102': 'imagelabels.mat',
+    'food101': 'meta/train.txt',
+    'in1k': 'n01440764',
+}
+
+
+@pytest.mark.parametrize('dataset', sorted(CONFIGS))
+def test_missing_dataset_names_path_and_layout(dataset, tmp_path):
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    cfg = Config.fromfile(str(repo / CONFIGS[dataset]))
+    dataset_cfg = cfg.train_dataloader.dataset.to_dict()
+    root = tmp_path / 'nowhere'
+    dataset_cfg['data_root'] = str(root)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        with pytest.raises(FileNotFoundError) as info:
+            DATASETS.build(dataset_cfg)
+    message = str(info.value)
+    assert str(root) in message
+    assert 'Nothing is downloaded' in message
+    assert EXPECTED_IN_MESSAGE[dataset] in message
+
+
+def write_cifar10(root, rng):
+    folder = root / 'cifar-10-batches-py'
+    folder.mkdir(parents=True)
+    images = {}
+    for name, count in [(f'data_batch_{i}', 2) for i in range(1, 6)] + \
+            [('test_batch', 3)]:
+        data = rng.integers(0, 256, (count, 3 * 32 * 32), dtype=np.uint8)
+        images[name] = data
+        with open(folder / name, 'wb') as f:
+            pickle.dump({'data': data, 'labels': list(range(count))}, f)
+    with open(folder / 'batches.meta', 'wb') as f:
+        pickle.dump({'label_names': [str(i) for i in range(10)]}, f)
+    return images
+
+
+def test_cifar_images_come_in_bgr(tmp_path, monkeypatch):
+    images = write_cifar10(tmp_path, np.random.default_rng(0))
+    # Generated files fail mmpretrain's md5 checks of the real ones.
+    monkeypatch.setattr(LocalCIFAR10, '_check_integrity', lambda self: True)
+    dataset = LocalCIFAR10(data_root=str(tmp_path), split='test')
+    assert len(dataset) == 3
+    rgb = images['test_batch'][1].reshape(3, 32, 32).transpose(1, 2, 0)
+    img = dataset.get_data_info(1)['img']
+    assert img.flags['C_CONTIGUOUS']
+    np.testing.assert_array_equal(img, rgb[..., ::-1])
+    assert dataset.metainfo['classes'][0] == 'airplane'
+
+
+def test_food101_loads_a_local_copy(tmp_path):
+    import cv2
+    from mmpretrain.datasets.categories import FOOD101_CATEGORIES
+    for name in ('apple_pie', 'waffles'):
+        (tmp_path / 'images' / name).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / 'images' / name / '1.jpg'),
+                    np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / 'meta').mkdir()
+    (tmp_path / 'meta' / 'train.txt').write_text('apple_pie/1\nwaffles/1\n')
+    dataset = LocalFood101(data_root=str(tmp_path), split='train')
+    assert [dataset.get_data_info(i)['gt_label'] for i in range(2)] == [
+        FOOD101_CATEGORIES.index('apple_pie'),
+        FOOD101_CATEGORIES.index('waffles')
+    ]
+
+
+def test_classes_of_every_dataset():
+    assert len(LocalCIFAR10.METAINFO['classes']) == 10
+    assert len(LocalCIFAR100.METAINFO['classes']) == 100
+    flowers = LocalFlowers102.METAINFO['classes']
+    assert len(flowers) == len(set(flowers)) == 102
+    assert flowers[0] == 'pink primrose' and flowers[-1] == 'blackberry lily'
+    assert len(LocalFood101.METAINFO['classes']) == 101
+    assert len(LocalImageNet.METAINFO['classes']) == 1000
+
+
+def test_cifar_download_is_off_by_default(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        LocalCIFAR100(data_root=str(tmp_path), split='train')

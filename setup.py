@@ -92,5 +92,6 @@ if __name__ == '__main__':
         mmcv_requirement(),
         extras_require={
             'tests': read_requirements('tests.txt'),
+            'quickstart': read_requirements('quickstart.txt'),
         },
         zip_safe=False)

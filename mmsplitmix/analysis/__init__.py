@@ -1,4 +1,7 @@
 from .complexity import (PAPER_OP_HANDLES, count_flops, count_params,
-                         get_complexity)
+                         format_millions, get_complexity)
 
-__all__ = ['PAPER_OP_HANDLES', 'count_flops', 'count_params', 'get_complexity']
+__all__ = [
+    'PAPER_OP_HANDLES', 'count_flops', 'count_params', 'format_millions',
+    'get_complexity'
+]

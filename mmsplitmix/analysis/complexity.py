@@ -71,6 +71,19 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
         model.train(was_training)
 
 
+def format_millions(value: int, digits: int = 3) -> str:
+    """``value`` in millions, mmengine style: ``'152.636M'``, ``'0.594M'``.
+
+    Trailing zeros are dropped, as mmengine's model-complexity strings do.
+
+    Args:
+        value (int): The count.
+        digits (int): Decimals kept. Defaults to 3.
+    """
+    text = f'{value / 1e6:.{digits}f}'.rstrip('0').rstrip('.')
+    return f'{text}M'
+
+
 def get_complexity(model: nn.Module,
                    input_shape: Sequence[int]) -> Dict[str, int]:
     """``dict(flops=..., params=...)`` of ``model`` for one image."""

@@ -33,13 +33,20 @@ def segment_bounds(channels: int, num_segments: int) -> List[int]:
 
 def _mix_range(x: torch.Tensor, conv: nn.Conv2d, start: int,
                end: int) -> torch.Tensor:
-    """Apply ``conv`` to channels ``[start, end)``, pass the others."""
-    parts = []
+    """Apply ``conv`` to channels ``[start, end)``, pass the others.
+
+    The input is cut with one ``split`` rather than several slices: its
+    backward is a single concatenation of the gradients, where slices would
+    each allocate, zero-fill and add a full-size gradient.
+    """
+    channels = x.size(1)
+    sizes = [start, end - start, channels - end]
+    before, middle, after = x.split(sizes, dim=1)
+    parts = [conv(middle)]
     if start > 0:
-        parts.append(x[:, :start])
-    parts.append(conv(x[:, start:end]))
-    if end < x.size(1):
-        parts.append(x[:, end:])
+        parts.insert(0, before)
+    if end < channels:
+        parts.append(after)
     return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
 
 
@@ -127,7 +134,7 @@ class IndependentSegmentChannelMixer(nn.Module):
 
     Segments have ``C // num_segments`` channels, the last one takes the
     remainder. When all segments are equal, the convs run as one grouped
-    convolution.
+    convolution, except in CPU training (see :meth:`forward`).
 
     Args:
         channels (int): Number of channels C.
@@ -137,24 +144,27 @@ class IndependentSegmentChannelMixer(nn.Module):
     def __init__(self, channels: int, num_segments: int):
         super().__init__()
         self.bounds = segment_bounds(channels, num_segments)
-        widths = [
+        self.widths = [
             end - start for start, end in zip(self.bounds, self.bounds[1:])
         ]
         self.num_segments = num_segments
-        self.equal_segments = len(set(widths)) == 1
+        self.equal_segments = len(set(self.widths)) == 1
         self.mixer = nn.ModuleList(
-            nn.Conv2d(width, width, kernel_size=1) for width in widths)
+            nn.Conv2d(width, width, kernel_size=1) for width in self.widths)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.equal_segments:
+        # One grouped conv is the fastest forward, but on CPU its backward
+        # is slower than that of one conv per segment, so CPU training takes
+        # the per-segment path. Both compute the same function.
+        if self.equal_segments and not (torch.is_grad_enabled()
+                                        and x.device.type == 'cpu'):
             weight = torch.cat([conv.weight for conv in self.mixer])
             bias = torch.cat([conv.bias for conv in self.mixer])
             return F.conv2d(x, weight, bias, groups=self.num_segments)
-        return torch.cat([
-            conv(x[:, start:end]) for conv, start, end in zip(
-                self.mixer, self.bounds, self.bounds[1:])
-        ],
-                         dim=1)
+        segments = x.split(self.widths, dim=1)
+        return torch.cat(
+            [conv(segment) for conv, segment in zip(self.mixer, segments)],
+            dim=1)
 
 
 class TwoPassChannelMixer(nn.Module):
@@ -176,9 +186,21 @@ class TwoPassChannelMixer(nn.Module):
             self.mixed_channels, self.mixed_channels, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = _mix_range(x, self.mixer1, 0, self.mixed_channels)
-        return _mix_range(x, self.mixer2,
-                          self.channels - self.mixed_channels, self.channels)
+        mixed, channels = self.mixed_channels, self.channels
+        if 2 * mixed <= channels:
+            # The passes do not overlap: both read the input.
+            first, middle, last = x.split(
+                [mixed, channels - 2 * mixed, mixed], dim=1)
+            parts = [self.mixer1(first), middle, self.mixer2(last)]
+            return torch.cat([p for p in parts if p.size(1) > 0], dim=1)
+        # The passes overlap. The second reads the overlapping end of the
+        # first pass's output and the untouched rest of the input; the
+        # intermediate full-width tensor is never built.
+        first, rest = x.split([mixed, channels - mixed], dim=1)
+        kept, overlap = self.mixer1(first).split(
+            [channels - mixed, 2 * mixed - channels], dim=1)
+        return torch.cat(
+            [kept, self.mixer2(torch.cat([overlap, rest], dim=1))], dim=1)
 
 
 class StrideChannelMixer(nn.Module):

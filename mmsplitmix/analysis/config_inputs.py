@@ -1,0 +1,198 @@
+"""What the analysis tools read from a config: the model and its input size.
+
+The input size of a config is the image size its test pipeline produces: the
+size set by the last resize or crop transform, or the native size of the
+dataset when the pipeline leaves images as they are (CIFAR's 32 x 32).
+"""
+import os.path as osp
+from typing import Optional, Sequence, Tuple, Union
+
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+#: Image size (H, W) of datasets whose images all have one size, for test
+#: pipelines that do not resize.
+NATIVE_IMAGE_SIZES = {
+    'CIFAR10': (32, 32),
+    'CIFAR100': (32, 32),
+}
+
+#: Datasets that wrap another one under the key ``dataset``.
+_DATASET_WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset',
+                     'KFoldDataset')
+
+_UNKNOWN = 'unknown'
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config file and merge command-line overrides.
+
+    ``custom_imports`` of the config are imported, and so is
+    :mod:`mmsplitmix`, which registers the SplitMixer backbone.
+
+    Args:
+        path (str): Path of a python config file.
+        cfg_options (dict, optional): Overrides in mmengine's
+            ``--cfg-options`` form (dotted keys). Defaults to None.
+
+    Returns:
+        Config: The config.
+    """
+    if not isinstance(path, (str, bytes)) and not hasattr(path, '__fspath__'):
+        raise TypeError(
+            f'config path must be a str or path, got {type(path).__name__}')
+    path = str(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path}')
+    import mmsplitmix  # noqa: F401  (registers SplitMixer)
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'model' not in cfg:
+        raise ValueError(f'config {path} has no `model` field to build')
+    return cfg
+
+
+def build_model_from_config(cfg: Config) -> nn.Module:
+    """Build ``cfg.model`` with mmpretrain's model registry.
+
+    The model is built as the config describes, without loading any
+    pretrained weights (``init_weights`` is not called).
+
+    Args:
+        cfg (Config): A config from :func:`load_config`.
+
+    Returns:
+        nn.Module: The model, on the CPU, in training mode.
+    """
+    from mmpretrain.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    return MODELS.build(cfg.model)
+
+
+def _square(size: Union[int, Sequence[int]], order: str,
+            name: str) -> Tuple[int, int]:
+    """``(H, W)`` from an int or a pair given in ``order`` ('hw' or 'wh')."""
+    if isinstance(size, int):
+        return size, size
+    if isinstance(size, Sequence) and len(size) == 2 and all(
+            isinstance(s, int) for s in size):
+        return tuple(size) if order == 'hw' else (size[1], size[0])
+    raise ValueError(f'cannot read an image size from {name}={size!r}')
+
+
+def _transform_output_size(transform: dict):
+    """Size (H, W) after ``transform``, ``_UNKNOWN`` when it changes the
+    size in a way that depends on the image, or None when it keeps the
+    size."""
+    kind = str(transform.get('type', '')).split('.')[-1]
+    if kind == 'Resize':
+        if transform.get('scale') is None or transform.get('keep_ratio'):
+            return _UNKNOWN
+        return _square(transform['scale'], 'wh', 'Resize.scale')
+    if kind == 'CenterCrop':
+        return _square(transform['crop_size'], 'wh', 'CenterCrop.crop_size')
+    if kind == 'EfficientNetCenterCrop':
+        return _square(transform['crop_size'], 'hw',
+                       'EfficientNetCenterCrop.crop_size')
+    if kind == 'RandomCrop':
+        return _square(transform['crop_size'], 'hw', 'RandomCrop.crop_size')
+    if kind in ('RandomResizedCrop', 'EfficientNetRandomCrop'):
+        return _square(transform['scale'], 'hw', f'{kind}.scale')
+    if kind in ('ResizeEdge', 'RandomResize', 'RandomChoiceResize'):
+        return _UNKNOWN
+    return None
+
+
+def _test_dataset(cfg: Config) -> Optional[dict]:
+    for key in ('test_dataloader', 'val_dataloader'):
+        loader = cfg.get(key)
+        if isinstance(loader, dict) and isinstance(
+                loader.get('dataset'), dict):
+            dataset = loader['dataset']
+            while str(dataset.get('type', '')).split('.')[-1] in \
+                    _DATASET_WRAPPERS and isinstance(
+                        dataset.get('dataset'), dict):
+                dataset = dataset['dataset']
+            return dataset
+    return None
+
+
+def image_size_from_config(cfg: Config) -> Tuple[int, int]:
+    """Image size ``(H, W)`` that the config's test pipeline produces.
+
+    Args:
+        cfg (Config): A config from :func:`load_config`.
+
+    Returns:
+        tuple[int, int]: Height and width.
+
+    Raises:
+        ValueError: When the size cannot be read from the config; pass the
+            size explicitly then (``--shape`` in the tools).
+    """
+    dataset = _test_dataset(cfg)
+    if dataset is None:
+        raise ValueError(
+            'the config has no test_dataloader (or val_dataloader) dataset '
+            'to read the input size from; pass the size with --shape')
+    size = None
+    for transform in dataset.get('pipeline', []) or []:
+        if isinstance(transform, dict):
+            size = _transform_output_size(transform) or size
+    if size == _UNKNOWN:
+        raise ValueError(
+            'the test pipeline does not end in a fixed image size (the last '
+            'resize keeps the aspect ratio and no crop follows); pass the '
+            'size with --shape')
+    if size is not None:
+        return size
+    kind = str(dataset.get('type', '')).split('.')[-1]
+    if kind in NATIVE_IMAGE_SIZES:
+        return NATIVE_IMAGE_SIZES[kind]
+    raise ValueError(
+        f'the test pipeline of the config does not resize or crop, and the '
+        f'images of dataset type {kind!r} have no known fixed size; pass '
+        'the size with --shape')
+
+
+def in_channels_from_config(cfg: Config) -> int:
+    """Number of input image channels of ``cfg.model`` (3 unless the
+    backbone says otherwise)."""
+    backbone = cfg.model.get('backbone', cfg.model)
+    in_channels = backbone.get('in_channels', 3) if isinstance(
+        backbone, dict) else 3
+    return int(in_channels)
+
+
+def parse_shape(shape: Optional[Sequence[int]]) -> Optional[Tuple[int, int]]:
+    """``(H, W)`` from a ``--shape`` value of one or two positive ints
+    (None stays None)."""
+    if shape is None:
+        return None
+    shape = list(shape)
+    if len(shape) not in (1, 2) or not all(
+            isinstance(s, int) and s > 0 for s in shape):
+        raise ValueError('--shape takes one or two positive ints (H [W]), '
+                         f'got {shape}')
+    return (shape[0], shape[0]) if len(shape) == 1 else tuple(shape)
+
+
+def input_shape_for(cfg: Config,
+                    shape: Optional[Sequence[int]] = None
+                    ) -> Tuple[int, int, int]:
+    """Input shape ``(C, H, W)`` of one image for the model of ``cfg``.
+
+    Args:
+        cfg (Config): A config from :func:`load_config`.
+        shape (Sequence[int], optional): ``(H,)`` or ``(H, W)`` overriding
+            the size read from the test pipeline. Defaults to None.
+
+    Returns:
+        tuple[int, int, int]: Channels, height and width.
+    """
+    size = parse_shape(shape)
+    if size is None:
+        size = image_size_from_config(cfg)
+    return (in_channels_from_config(cfg), ) + tuple(size)

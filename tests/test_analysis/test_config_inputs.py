@@ -1,0 +1,79 @@
+import pytest
+from mmengine.config import Config
+
+from mmsplitmix.analysis.config_inputs import (build_model_from_config,
+                                               image_size_from_config,
+                                               input_shape_for, load_config,
+                                               parse_shape)
+
+
+def _cfg(pipeline, dataset_type='CustomDataset', wrap=False, **model):
+    dataset = dict(type=dataset_type, pipeline=pipeline)
+    if wrap:
+        dataset = dict(type='RepeatDataset', times=2, dataset=dataset)
+    backbone = dict(type='SplitMixer', **model)
+    return Config(
+        dict(
+            model=dict(type='ImageClassifier', backbone=backbone),
+            test_dataloader=dict(dataset=dataset)))
+
+
+@pytest.mark.parametrize('pipeline, size', [
+    ([dict(type='Resize', scale=(40, 30))], (30, 40)),
+    ([dict(type='Resize', scale=50)], (50, 50)),
+    ([dict(type='ResizeEdge', scale=256),
+      dict(type='CenterCrop', crop_size=224)], (224, 224)),
+    ([dict(type='Resize', scale=(230, 230)),
+      dict(type='mmpretrain.RandomResizedCrop', scale=(20, 10))], (20, 10)),
+    ([dict(type='RandomCrop', crop_size=(12, 14)),
+      dict(type='PackInputs')], (12, 14)),
+    ([dict(type='EfficientNetCenterCrop', crop_size=64)], (64, 64)),
+])
+def test_size_from_pipeline(pipeline, size):
+    assert image_size_from_config(_cfg(pipeline)) == size
+    assert image_size_from_config(_cfg(pipeline, wrap=True)) == size
+
+
+def test_native_dataset_size_and_errors():
+    assert image_size_from_config(_cfg([], 'CIFAR100')) == (32, 32)
+    assert image_size_from_config(_cfg([], 'mmpretrain.CIFAR10')) == (32, 32)
+    with pytest.raises(ValueError, match='no known fixed size'):
+        image_size_from_config(_cfg([dict(type='PackInputs')]))
+    with pytest.raises(ValueError, match='does not end in a fixed'):
+        image_size_from_config(_cfg([dict(type='ResizeEdge', scale=256)]))
+    with pytest.raises(ValueError, match='does not end in a fixed'):
+        image_size_from_config(
+            _cfg([dict(type='Resize', scale=(256, 256), keep_ratio=True)]))
+    with pytest.raises(ValueError, match='no test_dataloader'):
+        image_size_from_config(Config(dict(model=dict())))
+
+
+def test_input_shape_and_parse_shape():
+    cfg = _cfg([dict(type='Resize', scale=64)], in_channels=1)
+    assert input_shape_for(cfg) == (1, 64, 64)
+    assert input_shape_for(cfg, [20]) == (1, 20, 20)
+    assert input_shape_for(cfg, [20, 30]) == (1, 20, 30)
+    assert parse_shape(None) is None
+    for bad in ([], [1, 2, 3], [0], [-4, 4]):
+        with pytest.raises(ValueError, match='--shape'):
+            parse_shape(bad)
+
+
+def test_load_and_build(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nothing.py'):
+        load_config(str(tmp_path / 'nothing.py'))
+    path = tmp_path / 'tiny.py'
+    path.write_text(
+        "model = dict(type='ImageClassifier', backbone=dict("
+        "type='SplitMixer', arch=dict(embed_dims=8, depth=1, "
+        "patch_size=2, kernel_size=3)), neck=dict("
+        "type='GlobalAveragePooling'), head=dict(type='LinearClsHead', "
+        'num_classes=3, in_channels=8))\n')
+    cfg = load_config(str(path), {'model.backbone.mixer_setting': 'IV'})
+    model = build_model_from_config(cfg)
+    assert type(model.backbone).__name__ == 'SplitMixer'
+    assert model.backbone.mixer_setting == 'IV'
+    empty = tmp_path / 'empty.py'
+    empty.write_text('x = 1\n')
+    with pytest.raises(ValueError, match='no `model`'):
+        load_config(str(empty))

@@ -1,0 +1,144 @@
+"""benchmark.py on tiny models: table, JSON and chart contents (never the
+timings themselves)."""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOL = ROOT / 'tools' / 'analysis_tools' / 'benchmark.py'
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location('benchmark', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+benchmark = _load_tool()
+
+TINY = """
+custom_imports = dict(imports=['mmsplitmix'], allow_failed_imports=False)
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='{backbone}', arch=dict(embed_dims=16, depth=2,
+                  patch_size=2, kernel_size=3){extra}),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=4, in_channels=16))
+test_dataloader = dict(dataset=dict(type='CIFAR10', data_root='data',
+                       pipeline=[dict(type='PackInputs')]))
+"""
+
+
+@pytest.fixture
+def tiny_configs(tmp_path):
+    paths = []
+    for name, backbone, extra in [
+        ('tiny-convmixer_cifar10', 'ConvMixer', ''),
+        ('tiny-splitmixer-i_cifar10', 'SplitMixer', ", mixer_setting='I'"),
+    ]:
+        path = tmp_path / f'{name}.py'
+        path.write_text(TINY.format(backbone=backbone, extra=extra))
+        paths.append(str(path))
+    return paths
+
+
+def test_table_json_and_plot(tiny_configs, tmp_path, capsys):
+    out, plot = tmp_path / 'speed.json', tmp_path / 'speed.png'
+    results = benchmark.main(tiny_configs + [
+        '--batch-size', '4', '--shape', '16', '--warmup', '1', '--repeats',
+        '2', '--device', 'cpu', '--reference', '--out',
+        str(out), '--plot',
+        str(plot)
+    ])
+    printed = capsys.readouterr().out
+    names = ['tiny-convmixer', 'tiny-splitmixer-i',
+             'tiny-splitmixer-i (reference)']
+    assert [r['name'] for r in results] == names
+    table = [line for line in printed.splitlines() if line.startswith('| ')]
+    assert table[0].startswith('| Model | Input | Batch | Params | FLOPs')
+    assert [row.split(' | ')[0][2:] for row in table[1:]] == names
+    assert all('| 16x16 | 4 |' in row for row in table[1:])
+    assert '| 1.00x | 1.00x |' in table[1]
+
+    data = json.loads(out.read_text())
+    assert data['settings']['device'] == 'cpu'
+    assert data['settings']['repeats'] == 2
+    assert not data['settings']['amp']
+    rows = data['results']
+    assert [r['name'] for r in rows] == names
+    assert [r['reference'] for r in rows] == [False, False, True]
+    for row in rows:
+        assert row['input_shape'] == [3, 16, 16] and row['batch_size'] == 4
+        for kind in ('inference', 'training'):
+            assert row[kind] > 0
+            assert row[kind] == pytest.approx(4 / row[f'{kind}_time'])
+            assert row[f'{kind}_speedup'] == pytest.approx(
+                row[kind] / rows[0][kind])
+    # the reference formulation is the same network
+    assert rows[1]['params'] == rows[2]['params']
+    assert rows[1]['flops'] == rows[2]['flops']
+    assert rows[0]['params'] > rows[1]['params']
+    assert plot.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_defaults_from_configs(tiny_configs):
+    args = benchmark.parse_args(tiny_configs[1:])
+    cases, infos = benchmark.build_cases(tiny_configs[1:], args)
+    # CIFAR test pipeline: native 32 px, and the paper's batch at 32 px
+    assert infos[0]['input_shape'] == [3, 32, 32]
+    assert infos[0]['batch_size'] == 512
+    assert benchmark.default_batch_size((3, 224, 224)) == 64
+    assert len(cases) == 1
+
+
+def test_paper_set_exists():
+    root = benchmark.configs_root()
+    for name in benchmark.PAPER_CONFIGS:
+        assert (root / name).is_file(), name
+    args = benchmark.parse_args(['--paper'])
+    paths = benchmark.resolve_configs(args)
+    assert len(paths) == 10
+
+
+def test_errors(tiny_configs, tmp_path):
+    with pytest.raises(ValueError, match='no configs given'):
+        benchmark.main([])
+    with pytest.raises(ValueError, match='not both'):
+        benchmark.main(tiny_configs + ['--paper'])
+    with pytest.raises(FileNotFoundError, match='missing.py'):
+        benchmark.main([str(tmp_path / 'missing.py')])
+    with pytest.raises(ValueError, match='needs --device cuda'):
+        benchmark.main(tiny_configs + ['--device', 'cpu', '--amp'])
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match='CUDA is not available'):
+            benchmark.main(tiny_configs + ['--device', 'cuda'])
+    with pytest.raises(ValueError, match='--repeats'):
+        benchmark.main(tiny_configs + ['--device', 'cpu', '--repeats', '0'])
+    with pytest.raises(FileNotFoundError, match='--out'):
+        benchmark.main(tiny_configs +
+                       ['--device', 'cpu', '--out',
+                        str(tmp_path / 'no' / 'x.json')])
+
+
+def test_script(tiny_configs):
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        [sys.executable, str(TOOL), tiny_configs[1], '--batch-size', '2',
+         '--shape', '8', '--warmup', '0', '--repeats', '1', '--device',
+         'cpu'],
+        capture_output=True, text=True, env=env, cwd=str(ROOT))
+    assert proc.returncode == 0, proc.stderr
+    assert '| tiny-splitmixer-i | 8x8 | 2 |' in proc.stdout
+    proc = subprocess.run(
+        [sys.executable, str(TOOL), tiny_configs[1], '--device', 'cpu',
+         '--amp'],
+        capture_output=True, text=True, env=env, cwd=str(ROOT))
+    assert proc.returncode != 0
+    assert 'error: --amp' in proc.stderr

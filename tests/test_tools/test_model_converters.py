@@ -1,0 +1,319 @@
+"""Round trip of reference-code (timm-style) SplitMixer checkpoints."""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.runner import load_checkpoint
+from mmpretrain.registry import MODELS
+
+import mmsplitmix  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOL = ROOT / 'tools' / 'model_converters' / 'splitmixer_to_mmpretrain.py'
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location('splitmixer_to_mmpretrain',
+                                                  TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+converter = _load_tool()
+
+
+# ---------------------------------------------------------------------------
+# A SplitMixer written in the layout of the reference code: the module names
+# (patch_emb, mixer_blocks, the mixers' attributes, head) are what its
+# checkpoints contain.
+class Residual(nn.Module):
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return x + self.fn(x)
+
+
+class PartialMixer(nn.Module):
+    """Setting I: the first (even blocks) or last (odd blocks) part."""
+
+    def __init__(self, dim, block, ratio=2 / 3):
+        super().__init__()
+        self.dim, self.part, self.odd = dim, int(dim * ratio), block % 2
+        self.mixer = nn.Conv2d(self.part, self.part, 1)
+
+    def forward(self, x):
+        if self.odd:
+            cut = self.dim - self.part
+            return torch.cat([x[:, :cut], self.mixer(x[:, cut:])], 1)
+        return torch.cat([self.mixer(x[:, :self.part]), x[:, self.part:]], 1)
+
+
+class OneSegmentMixer(nn.Module):
+    """Setting II: segment ``block % segments`` only."""
+
+    def __init__(self, dim, block, segments=2):
+        super().__init__()
+        width = int(dim / segments)
+        seg = block % segments
+        self.lo = seg * width
+        self.hi = dim if seg == segments - 1 else (seg + 1) * width
+        self.mixer = nn.Conv2d(self.hi - self.lo, self.hi - self.lo, 1)
+
+    def forward(self, x):
+        return torch.cat(
+            [x[:, :self.lo],
+             self.mixer(x[:, self.lo:self.hi]), x[:, self.hi:]], 1)
+
+
+class SharedMixer(nn.Module):
+    """Setting III: one conv for every segment."""
+
+    def __init__(self, dim, segments=2):
+        super().__init__()
+        self.width = dim // segments
+        self.mixer = nn.Conv2d(self.width, self.width, 1)
+
+    def forward(self, x):
+        return torch.cat(
+            [self.mixer(chunk) for chunk in torch.split(x, self.width, 1)],
+            1)
+
+
+class EachSegmentMixer(nn.Module):
+    """Setting IV: one conv per segment, the last takes the remainder."""
+
+    def __init__(self, dim, segments=2):
+        super().__init__()
+        width = dim // segments
+        self.widths = [width] * (segments - 1) + [dim - width *
+                                                  (segments - 1)]
+        self.mixer = nn.ModuleList(nn.Conv2d(w, w, 1) for w in self.widths)
+
+    def forward(self, x):
+        chunks = torch.split(x, self.widths, 1)
+        return torch.cat([m(c) for m, c in zip(self.mixer, chunks)], 1)
+
+
+class TwoStepMixer(nn.Module):
+    """Setting V: first part, then last part of the result."""
+
+    def __init__(self, dim, ratio=2 / 3):
+        super().__init__()
+        self.dim, self.part = dim, int(dim * ratio)
+        self.mixer1 = nn.Conv2d(self.part, self.part, 1)
+        self.mixer2 = nn.Conv2d(self.part, self.part, 1)
+
+    def forward(self, x):
+        x = torch.cat([self.mixer1(x[:, :self.part]), x[:, self.part:]], 1)
+        cut = self.dim - self.part
+        return torch.cat([x[:, :cut], self.mixer2(x[:, cut:])], 1)
+
+
+class StrideMixer(nn.Module):
+    """3-D conv over the channel axis, kernel and stride dim/segments."""
+
+    def __init__(self, dim, segments=2):
+        super().__init__()
+        width = dim // segments
+        self.mixer = nn.Conv3d(1, width, (width, 1, 1), stride=(width, 1, 1))
+
+    def forward(self, x):
+        return self.mixer(x.unsqueeze(1)).flatten(1, 2)
+
+
+def channel_mixer(setting, dim, block):
+    if setting is None:
+        return nn.Conv2d(dim, dim, 1)
+    return {
+        'I': lambda: PartialMixer(dim, block),
+        'II': lambda: OneSegmentMixer(dim, block),
+        'III': lambda: SharedMixer(dim),
+        'IV': lambda: EachSegmentMixer(dim),
+        'V': lambda: TwoStepMixer(dim),
+        '3D': lambda: StrideMixer(dim),
+    }[setting]()
+
+
+class SeedSplitMixer(nn.Module):
+
+    def __init__(self, dim, depth, kernel, patch, classes, setting,
+                 spatial_trick=True):
+        super().__init__()
+        self.patch_emb = nn.Sequential(
+            nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
+            nn.BatchNorm2d(dim))
+        blocks = []
+        for i in range(depth):
+            if spatial_trick:
+                spatial = nn.Sequential(
+                    nn.Conv2d(dim, dim, (1, kernel), groups=dim,
+                              padding='same'), nn.GELU(),
+                    nn.BatchNorm2d(dim),
+                    nn.Conv2d(dim, dim, (kernel, 1), groups=dim,
+                              padding='same'), nn.GELU(),
+                    nn.BatchNorm2d(dim))
+            else:
+                spatial = nn.Sequential(
+                    nn.Conv2d(dim, dim, kernel, groups=dim, padding='same'),
+                    nn.GELU(), nn.BatchNorm2d(dim))
+            blocks += [
+                Residual(spatial),
+                nn.Sequential(
+                    channel_mixer(setting, dim, i), nn.GELU(),
+                    nn.BatchNorm2d(dim))
+            ]
+        self.mixer_blocks = nn.Sequential(*blocks)
+        self.pooling = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        return self.head(self.pooling(self.mixer_blocks(self.patch_emb(x))))
+
+
+def randomise(model):
+    """Non-default weights and BatchNorm statistics, so that any wrongly
+    mapped tensor changes the logits."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.normal_()
+                module.running_mean.normal_()
+                module.running_var.uniform_(0.5, 2.0)
+                module.num_batches_tracked.fill_(7)
+    return model
+
+
+def mmpretrain_model(backbone, dim, classes):
+    return MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=backbone,
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(
+                type='LinearClsHead', num_classes=classes,
+                in_channels=dim)))
+
+
+def round_trip(tmp_path, seed_model, target, input_size):
+    src, dst = tmp_path / 'seed.pth', tmp_path / 'converted.pth'
+    torch.save(seed_model.state_dict(), src)
+    converter.main([str(src), str(dst)])
+    load_checkpoint(target, str(dst), map_location='cpu', strict=True)
+    seed_model.eval()
+    target.eval()
+    x = torch.randn(2, 3, input_size, input_size)
+    with torch.no_grad():
+        expected = seed_model(x)
+        torch.testing.assert_close(target(x, mode='tensor'), expected)
+    return expected
+
+
+@pytest.mark.parametrize('setting', ['I', 'II', 'III', 'IV', 'V', '3D'])
+@pytest.mark.parametrize('spatial_trick', [True, False])
+def test_round_trip_every_setting(tmp_path, setting, spatial_trick):
+    dim = 12 if setting in ('III', '3D') else 13
+    arch = dict(embed_dims=dim, depth=3, patch_size=2, kernel_size=3)
+    seed = randomise(
+        SeedSplitMixer(dim, 3, 3, 2, 5, setting, spatial_trick))
+    target = mmpretrain_model(
+        dict(
+            type='SplitMixer',
+            arch=arch,
+            mixer_setting=setting,
+            spatial_trick=spatial_trick), dim, 5)
+    round_trip(tmp_path, seed, target, 12)
+
+
+def test_round_trip_convmixer(tmp_path):
+    """Both tricks off: the reference code's ConvMixer, loaded into our
+    backbone and into mmpretrain's ConvMixer alike."""
+    arch = dict(embed_dims=10, depth=2, patch_size=2, kernel_size=3)
+    seed = randomise(SeedSplitMixer(10, 2, 3, 2, 4, None, False))
+    ours = mmpretrain_model(
+        dict(
+            type='SplitMixer',
+            arch=arch,
+            spatial_trick=False,
+            channel_trick=False), 10, 4)
+    logits = round_trip(tmp_path, seed, ours, 8)
+    convmixer = mmpretrain_model(dict(type='ConvMixer', arch=arch), 10, 4)
+    load_checkpoint(
+        convmixer, str(tmp_path / 'converted.pth'), strict=True)
+    convmixer.eval()
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            convmixer(x, mode='tensor'), seed(x))
+    assert logits.shape == (2, 4)
+
+
+@pytest.mark.parametrize('config, setting', [
+    ('splitmixer/splitmixer-i-256-8_1xb512_cifar10.py', 'I'),
+    ('convmixer/convmixer-256-8_1xb512_cifar10.py', None),
+])
+def test_paper_config_loads_converted(tmp_path, config, setting):
+    """A paper-size checkpoint, nested under 'state_dict' with a
+    DataParallel prefix, loads strictly into the model of the paper config,
+    and the converter runs as a script."""
+    from mmsplitmix.analysis.config_inputs import (build_model_from_config,
+                                                   load_config)
+    seed = randomise(
+        SeedSplitMixer(256, 8, 5, 2, 10, setting, setting is not None))
+    src, dst = tmp_path / 'seed.pth', tmp_path / 'converted.pth'
+    torch.save(
+        dict(
+            epoch=100,
+            state_dict={f'module.{k}': v
+                        for k, v in seed.state_dict().items()}), src)
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, str(TOOL), str(src), str(dst)],
+                          capture_output=True, text=True, env=env,
+                          cwd=str(ROOT))
+    assert proc.returncode == 0, proc.stderr
+    assert 'converted' in proc.stdout
+    model = build_model_from_config(load_config(str(ROOT / 'configs' /
+                                                    config)))
+    load_checkpoint(model, str(dst), map_location='cpu', strict=True)
+    model.eval()
+    seed.eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, mode='tensor'), seed(x))
+
+
+def test_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        converter.main([str(tmp_path / 'missing.pth'), str(tmp_path / 'o')])
+    text = tmp_path / 'notes.pth'
+    text.write_text('not a checkpoint')
+    with pytest.raises(ValueError, match='not a PyTorch checkpoint'):
+        converter.main([str(text), str(tmp_path / 'o.pth')])
+    listing = tmp_path / 'list.pth'
+    torch.save([1, 2, 3], listing)
+    with pytest.raises(ValueError, match='not a model checkpoint'):
+        converter.main([str(listing), str(tmp_path / 'o.pth')])
+    foreign = tmp_path / 'foreign.pth'
+    torch.save({'patch_emb.0.weight': torch.zeros(1),
+                'blocks.0.attn.qkv.weight': torch.zeros(1)}, foreign)
+    with pytest.raises(ValueError, match='blocks.0.attn.qkv.weight'):
+        converter.main([str(foreign), str(tmp_path / 'o.pth')])
+    unsafe = tmp_path / 'unsafe.pth'
+    torch.save({'state_dict': {}, 'obj': Residual(nn.Identity())}, unsafe)
+    with pytest.raises(ValueError, match='weights-only'):
+        converter.main([str(unsafe), str(tmp_path / 'o.pth')])
+    good = tmp_path / 'good.pth'
+    torch.save({'head.weight': torch.zeros(2, 2)}, good)
+    with pytest.raises(FileNotFoundError, match='destination'):
+        converter.main([str(good), str(tmp_path / 'no' / 'dir' / 'o.pth')])

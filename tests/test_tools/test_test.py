@@ -1,0 +1,240 @@
+"""End-to-end tests of tools/test.py, dist_test.sh and slurm_test.sh on the
+CPU, and of loading the tools' checkpoints elsewhere (get_model, mim)."""
+import json
+import os
+import pickle
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tools_testing import TOOLS, run_tool, tool_env
+
+import mmsplitmix  # noqa: F401  (SplitMixer, safe checkpoint loader)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def final_val_accuracy(trained_work_dir):
+    values = re.findall(r'accuracy/top1: ([0-9.]+)',
+                        trained_work_dir['output'])
+    return float(values[-1])
+
+
+def printed_accuracy(stdout):
+    match = re.search(r'Test metrics:\naccuracy/top1: ([0-9.]+)', stdout)
+    assert match, stdout[-3000:]
+    return float(match.group(1))
+
+
+def test_test_prints_metrics_and_dumps_predictions(trained_work_dir,
+                                                   tiny_config, tmp_path):
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    out = tmp_path / 'predictions.pkl'
+    proc = run_tool([
+        TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path,
+        '--out', out
+    ])
+    # The test set is the validation set of training: same accuracy.
+    assert printed_accuracy(proc.stdout) == pytest.approx(
+        final_val_accuracy(trained_work_dir), abs=1e-4)
+    with open(out, 'rb') as f:
+        predictions = pickle.load(f)
+    assert len(predictions) == 24
+    assert {'pred_label', 'pred_score', 'gt_label'} <= set(predictions[0])
+    assert predictions[0]['pred_score'].shape == (3, )
+
+
+def test_dist_test_sh_two_cpu_processes_dump_metrics(trained_work_dir,
+                                                     tiny_config, tmp_path):
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    out = tmp_path / 'metrics.json'
+    env = tool_env()
+    env['PORT'] = str(free_port())
+    env['PYTHON'] = sys.executable
+    proc = subprocess.run([
+        'bash', TOOLS / 'dist_test.sh', tiny_config, checkpoint, '2',
+        '--work-dir', tmp_path, '--out-item', 'metrics', '--out', out
+    ],
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=240)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    if not torch.cuda.is_available():
+        assert 'with gloo (rank 1 of 2)' in proc.stdout + proc.stderr
+    metrics = json.loads(out.read_text())
+    assert metrics['accuracy/top1'] == pytest.approx(
+        final_val_accuracy(trained_work_dir), abs=1e-4)
+    # Printed once, by rank 0.
+    assert proc.stdout.count('Test metrics:') == 1
+
+
+def test_slurm_test_sh_runs_one_task_with_the_slurm_launcher(
+        trained_work_dir, tiny_config, tmp_path):
+    """A stand-in ``srun`` records its options and runs the command as a
+    one-task slurm job step would."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    record = tmp_path / 'srun_args'
+    fake_srun = bin_dir / 'srun'
+    fake_srun.write_text(f'''#!/usr/bin/env bash
+echo "$@" > {record}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -p) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+    esac
+done
+export SLURM_PROCID=0 SLURM_NTASKS=1 SLURM_LOCALID=0 SLURM_NODELIST=localhost
+export MASTER_ADDR=127.0.0.1 MASTER_PORT={free_port()}
+exec "$@"
+''')
+    fake_srun.chmod(0o755)
+    env = tool_env()
+    env['PATH'] = f'{bin_dir}{os.pathsep}{env["PATH"]}'
+    env.update(GPUS='1', GPUS_PER_NODE='1', CPUS_PER_TASK='2',
+               PYTHON=sys.executable)
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    proc = subprocess.run([
+        'bash', TOOLS / 'slurm_test.sh', 'debug', 'tiny-test', tiny_config,
+        checkpoint, '--work-dir', tmp_path
+    ],
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=240)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    srun_args = record.read_text().split()
+    assert srun_args[:2] == ['-p', 'debug']
+    for option in ('--job-name=tiny-test', '--ntasks=1',
+                   '--ntasks-per-node=1', '--cpus-per-task=2',
+                   '--launcher=slurm'):
+        assert option in srun_args
+    assert 'Distributed launcher: slurm' in proc.stdout + proc.stderr
+    assert printed_accuracy(proc.stdout) == pytest.approx(
+        final_val_accuracy(trained_work_dir), abs=1e-4)
+
+
+class _CreatesMarker:
+    """Unpickling this object would create a file (if allowed to run)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+def test_checkpoint_that_runs_code_is_refused(trained_work_dir, tiny_config,
+                                              tmp_path):
+    marker = tmp_path / 'code_ran'
+    checkpoint = tmp_path / 'malicious.pth'
+    real = torch.load(
+        Path(trained_work_dir['work_dir']) / 'epoch_3.pth',
+        weights_only=False)
+    real['meta']['note'] = _CreatesMarker(str(marker))
+    torch.save(real, checkpoint)
+    proc = run_tool([
+        TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path
+    ],
+                    check=False)
+    assert proc.returncode != 0
+    assert 'UnsafeCheckpointError' in proc.stderr
+    assert f'Refused to load checkpoint {str(checkpoint)!r}' in proc.stderr
+    assert 'MMSPLITMIX_TRUSTED_CHECKPOINTS=1' in proc.stderr
+    assert not marker.exists()
+    assert 'Test metrics:' not in proc.stdout
+
+
+def test_bad_arguments_fail_early_naming_the_path(trained_work_dir,
+                                                  tiny_config, tmp_path):
+    missing = tmp_path / 'missing.pth'
+    proc = run_tool([TOOLS / 'test.py', tiny_config, missing], check=False)
+    assert proc.returncode == 2
+    assert f'checkpoint file not found: {str(missing)!r}' in proc.stderr
+
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    proc = run_tool([
+        TOOLS / 'test.py', tiny_config, checkpoint, '--out',
+        tmp_path / 'predictions.json'
+    ],
+                    check=False)
+    assert proc.returncode == 2
+    assert 'predictions.json' in proc.stderr
+    assert "must end with one of ('.pkl', '.pickle')" in proc.stderr
+
+    proc = run_tool([TOOLS / 'test.py', tmp_path / 'nope.py', checkpoint],
+                    check=False)
+    assert proc.returncode == 2
+    assert 'config file not found' in proc.stderr
+
+
+def test_get_model_loads_a_training_checkpoint(trained_work_dir,
+                                               tiny_config):
+    from mmpretrain import get_model
+
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    model = get_model(str(tiny_config), pretrained=str(checkpoint))
+    expected = torch.load(checkpoint, weights_only=False)['state_dict']
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, expected[name]), name
+    assert model._dataset_meta['classes'] == ('blue', 'green', 'red')
+
+
+def _mim():
+    return shutil.which('mim')
+
+
+@pytest.mark.skipif(
+    _mim() is None,
+    reason='openmim is not installed (it pins old setuptools/requests; '
+    'install it separately to run this test)')
+def test_mim_train_and_test(tiny_config, tmp_path):
+    """mim runs the tools of the *installed* package (a regular install;
+    mim 0.3.9 cannot locate packages installed in PEP 660 editable mode)."""
+    env = tool_env()
+    env.pop('PYTHONPATH')
+    work_dir = tmp_path / 'work'
+    proc = subprocess.run([
+        _mim(), 'train', 'mmsplitmix', tiny_config, '--work-dir', work_dir,
+        '--cfg-options', 'train_cfg.max_epochs=1'
+    ],
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=240)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    checkpoint = work_dir / 'epoch_1.pth'
+    assert checkpoint.is_file()
+    proc = subprocess.run([
+        _mim(), 'test', 'mmsplitmix', tiny_config, '--checkpoint',
+        checkpoint, '--work-dir', work_dir
+    ],
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=240)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    assert 'Test metrics:' in proc.stdout
+
+
+def test_tool_help_suits_mim():
+    """mim adds ``--device cpu`` to a training command whose help mentions
+    ``--gpus``, which our tools do not take; the help also documents the
+    trusted-checkpoint opt-in."""
+    for tool in ('train.py', 'test.py'):
+        proc = run_tool([TOOLS / tool, '-h'])
+        assert '--gpus' not in proc.stdout
+        assert 'MMSPLITMIX_TRUSTED_CHECKPOINTS=1' in proc.stdout
+        assert '--trust-checkpoint' in proc.stdout

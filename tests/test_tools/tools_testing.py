@@ -1,0 +1,130 @@
+"""Helpers for the command-line tool tests.
+
+Everything runs on generated data: three classes of 32 x 32 images whose
+colour depends on the class, laid out as image folders for mmpretrain's
+``CustomDataset``, and a tiny SplitMixer (16 channels, 2 blocks).
+"""
+import os
+import os.path as osp
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TOOLS = REPO_ROOT / 'tools'
+CLASSES = ('red', 'green', 'blue')
+IMAGES_PER_CLASS = 8
+
+TINY_CONFIG = '''
+custom_imports = dict(imports=['mmsplitmix'], allow_failed_imports=False)
+default_scope = 'mmpretrain'
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='SplitMixer',
+        arch=dict(embed_dims=16, depth=2, patch_size=4, kernel_size=3),
+        mixer_setting='I'),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=3,
+        in_channels=16,
+        loss=dict(type='CrossEntropyLoss'),
+        topk=(1, )))
+data_preprocessor = dict(
+    num_classes=3, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
+
+pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    dataset=dict(type='CustomDataset', data_root={root!r},
+                 pipeline=pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    dataset=dict(type='CustomDataset', data_root={root!r},
+                 pipeline=pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False))
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
+param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[2])
+train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=1),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=-1),
+    sampler_seed=dict(type='DistSamplerSeedHook'))
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'))
+randomness = dict(seed=0, deterministic=True)
+log_level = 'INFO'
+load_from = None
+resume = False
+'''
+
+
+def make_image_folders(root):
+    """Write ``IMAGES_PER_CLASS`` noisy single-colour images per class."""
+    rng = np.random.default_rng(0)
+    for index, name in enumerate(CLASSES):
+        folder = Path(root) / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(IMAGES_PER_CLASS):
+            image = rng.integers(0, 96, size=(32, 32, 3), dtype=np.uint8)
+            image[..., index] += 150
+            Image.fromarray(image).save(folder / f'{i}.png')
+
+
+def tool_env():
+    """Environment for the tool subprocesses: quiet, one thread each, and
+    the repository importable."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        [str(REPO_ROOT)] + [p for p in [env.get('PYTHONPATH')] if p])
+    env['OMP_NUM_THREADS'] = '1'
+    env['MKL_NUM_THREADS'] = '1'
+    env['PYTHONWARNINGS'] = 'ignore'
+    env.pop('MMSPLITMIX_TRUSTED_CHECKPOINTS', None)
+    for name in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
+                 'MASTER_PORT'):
+        env.pop(name, None)
+    return env
+
+
+def run_tool(args, cwd=None, timeout=240, check=True, env=None):
+    """Run ``python ARGS`` and return the completed process.
+
+    On an unexpected exit status the output is shown in the failure.
+    """
+    proc = subprocess.run([sys.executable] + [str(a) for a in args],
+                          cwd=cwd,
+                          env=env or tool_env(),
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'{args} exited with {proc.returncode}\n--- stdout ---\n'
+            f'{proc.stdout[-6000:]}\n--- stderr ---\n{proc.stderr[-6000:]}')
+    return proc
+
+
+def checkpoints_in(work_dir):
+    return sorted(
+        p for p in os.listdir(work_dir) if p.endswith('.pth')
+        and osp.isfile(osp.join(work_dir, p)))

@@ -1,0 +1,213 @@
+"""Test (evaluate) a checkpoint on the test set of a config and print the
+metrics.
+
+Runs on one CPU or GPU (``--launcher none``), or distributed with torchrun
+(``--launcher pytorch``), slurm or MPI; without a GPU a distributed run uses
+the gloo backend on the CPU. ``--out FILE.pkl`` dumps the predictions (or,
+with ``--out-item metrics``, the metrics as .json/.yaml/.pkl).
+
+The checkpoint is loaded safely (weights-only unpickling plus the few types
+mmengine checkpoints hold). To load an older checkpoint that holds other
+pickled objects and that you trust, pass ``--trust-checkpoint`` or set
+``MMSPLITMIX_TRUSTED_CHECKPOINTS=1``.
+"""
+import argparse
+import logging
+import os
+import os.path as osp
+from copy import deepcopy
+
+from mmengine.config import DictAction
+
+TRUSTED_CHECKPOINTS_ENV = 'MMSPLITMIX_TRUSTED_CHECKPOINTS'
+PRED_SUFFIXES = ('.pkl', '.pickle')
+METRIC_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        description='Test (evaluate) a checkpoint and print the metrics.',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            'The checkpoint is loaded safely: only tensors, containers, '
+            'numbers, strings and the NumPy/mmengine logging types of\n'
+            'mmengine checkpoints are unpickled; a file holding other '
+            'objects is refused. To load such a file that you trust,\n'
+            f'pass --trust-checkpoint or set {TRUSTED_CHECKPOINTS_ENV}=1.'))
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='the directory for the logs and metrics (default: work_dir of '
+        'the config, else ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--out',
+        help='dump the predictions (.pkl/.pickle) or, with --out-item '
+        'metrics, the metrics (.json/.yaml/.yml/.pkl/.pickle) to this file')
+    parser.add_argument(
+        '--out-item',
+        choices=['pred', 'metrics'],
+        help='what --out holds (default: pred)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision test (needs a GPU; without one it runs in '
+        'fp32 with a notice)')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='disable pin_memory in the dataloader')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load the checkpoint with full unpickling (can run code stored '
+        f'in the file; same as {TRUSTED_CHECKPOINTS_ENV}=1)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, as key=value pairs, e.g. '
+        'test_dataloader.batch_size=64 key="[a,b]"; no white space inside '
+        'a pair')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--local_rank', '--local-rank', type=int, default=0,
+        help=argparse.SUPPRESS)
+    return parser
+
+
+def validate_args(args):
+    """Check the command-line paths before anything heavy runs.
+
+    Raises:
+        FileNotFoundError: The config or the checkpoint does not exist.
+        ValueError: ``--out`` has a suffix that cannot hold what is dumped,
+            or ``--out-item`` is given without ``--out``.
+    """
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config!r}')
+    if ('://' not in args.checkpoint
+            and not osp.isfile(osp.expanduser(args.checkpoint))):
+        raise FileNotFoundError(
+            f'checkpoint file not found: {args.checkpoint!r}')
+    if args.out_item is not None and args.out is None:
+        raise ValueError('--out-item needs --out FILE')
+    if args.out is not None:
+        item = args.out_item or 'pred'
+        suffixes = PRED_SUFFIXES if item == 'pred' else METRIC_SUFFIXES
+        if not args.out.lower().endswith(suffixes):
+            raise ValueError(
+                f'--out {args.out!r}: the {item} file must end with one of '
+                f'{suffixes}')
+        if osp.isdir(args.out):
+            raise ValueError(f'--out {args.out!r} is a directory, expected '
+                             'a file path')
+
+
+def merge_args(cfg, args):
+    """Merge the command-line arguments into the config."""
+    import torch
+    from mmengine.device import get_device
+    from mmengine.logging import print_log
+
+    for part in ('test_dataloader', 'test_cfg', 'test_evaluator'):
+        if cfg.get(part) is None:
+            raise ValueError(
+                f'config {args.config!r} has no {part}; testing needs '
+                'test_dataloader, test_cfg and test_evaluator')
+
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+
+    if args.amp:
+        if get_device() == 'cpu':
+            print_log(
+                '--amp: mixed precision needs a GPU and none was found; '
+                'testing in full precision (fp32) instead.',
+                logger='current',
+                level=logging.WARNING)
+        else:
+            cfg.test_cfg.fp16 = True
+
+    loader = deepcopy(cfg.test_dataloader)
+    loader.setdefault('pin_memory', torch.cuda.is_available())
+    loader.setdefault('collate_fn', dict(type='default_collate'))
+    if args.no_pin_memory:
+        loader['pin_memory'] = False
+    if loader.get('num_workers', 0) == 0:
+        loader['persistent_workers'] = False
+    cfg.test_dataloader = loader
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def format_metrics(metrics):
+    """One ``name: value`` line per metric."""
+    lines = []
+    for name, value in metrics.items():
+        if isinstance(value, float):
+            value = f'{value:.4f}'
+        lines.append(f'{name}: {value}')
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        validate_args(args)
+    except (FileNotFoundError, ValueError) as error:
+        parser.error(str(error))
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.trust_checkpoint:
+        os.environ[TRUSTED_CHECKPOINTS_ENV] = '1'
+
+    # Registers SplitMixer, the safe checkpoint loader and the runtime parts.
+    import mmsplitmix  # noqa: F401
+    import mmengine
+    from mmengine.config import Config
+    from mmengine.dist import get_rank
+    from mmengine.evaluator import DumpResults
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from mmsplitmix.utils import setup_cpu_distributed, shutdown_distributed
+
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
+    setup_cpu_distributed(cfg)
+
+    if 'runner_type' not in cfg:
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+
+    if args.out and args.out_item in ('pred', None):
+        runner.test_evaluator.metrics.append(
+            DumpResults(out_file_path=args.out))
+
+    metrics = runner.test()
+
+    if get_rank() == 0:
+        if args.out and args.out_item == 'metrics':
+            mmengine.dump(metrics, args.out)
+        print('Test metrics:\n' + format_metrics(metrics), flush=True)
+    shutdown_distributed()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,221 @@
+"""Train a model from a config with mmengine's Runner.
+
+Runs on one CPU or GPU (``--launcher none``), or distributed with torchrun
+(``--launcher pytorch``), slurm or MPI; without a GPU a distributed run uses
+the gloo backend on the CPU. Logs, checkpoints and the dumped config land in
+the work directory.
+
+Checkpoints are loaded safely (weights-only unpickling plus the few types
+mmengine checkpoints hold). To resume or initialise from an older checkpoint
+that holds other pickled objects and that you trust, pass
+``--trust-checkpoint`` or set ``MMSPLITMIX_TRUSTED_CHECKPOINTS=1``.
+"""
+import argparse
+import logging
+import os
+import os.path as osp
+from copy import deepcopy
+
+from mmengine.config import DictAction
+
+TRUSTED_CHECKPOINTS_ENV = 'MMSPLITMIX_TRUSTED_CHECKPOINTS'
+# Devices mmengine's AmpOptimWrapper can run on.
+AMP_DEVICES = ('cuda', 'npu', 'mlu', 'musa')
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        description='Train a model (mmsplitmix / mmpretrain config).',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            'Checkpoints (--resume, load_from) are loaded safely: only '
+            'tensors, containers, numbers, strings and the NumPy/mmengine\n'
+            'logging types of mmengine checkpoints are unpickled; a file '
+            'holding other objects is refused. To load such a file that\n'
+            f'you trust, pass --trust-checkpoint or set '
+            f'{TRUSTED_CHECKPOINTS_ENV}=1.'))
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--work-dir',
+        help='the directory for logs and checkpoints (default: '
+        'work_dir of the config, else ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint; without a path, resume '
+        'from the latest checkpoint in the work directory')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision training (needs a GPU; without '
+        'one training falls back to fp32 with a notice)')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not evaluate checkpoints during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual total batch size over '
+        'auto_scale_lr.base_batch_size of the config')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='disable pin_memory in the dataloaders')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='disable persistent_workers in the dataloaders')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load checkpoints with full unpickling (can run code stored '
+        f'in the file; same as {TRUSTED_CHECKPOINTS_ENV}=1)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, as key=value pairs, e.g. '
+        'train_cfg.max_epochs=10 "optim_wrapper.optimizer.lr=0.01" '
+        'key="[a,b]"; no white space inside a pair')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (or --local_rank).
+    parser.add_argument(
+        '--local_rank', '--local-rank', type=int, default=0,
+        help=argparse.SUPPRESS)
+    return parser
+
+
+def _is_local_path(path):
+    return '://' not in path
+
+
+def validate_args(args):
+    """Check the paths given on the command line before anything heavy
+    runs.
+
+    Raises:
+        FileNotFoundError: The config or the checkpoint to resume from does
+            not exist.
+        NotADirectoryError: The work directory exists but is a file.
+    """
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config!r}')
+    if (args.resume not in (None, 'auto') and _is_local_path(args.resume)
+            and not osp.isfile(osp.expanduser(args.resume))):
+        raise FileNotFoundError(
+            f'checkpoint to resume from not found: {args.resume!r}')
+    if args.work_dir is not None and osp.isfile(args.work_dir):
+        raise NotADirectoryError(
+            f'--work-dir must be a directory, got the file {args.work_dir!r}')
+
+
+def set_dataloader_defaults(cfg, field, args, cuda_available):
+    """pin_memory when a GPU can use it, persistent workers when there are
+    workers, unless the config or the flags say otherwise."""
+    if cfg.get(field) is None:
+        return
+    loader = deepcopy(cfg[field])
+    loader.setdefault('pin_memory', cuda_available)
+    loader.setdefault('persistent_workers', loader.get('num_workers', 0) > 0)
+    loader.setdefault('collate_fn', dict(type='default_collate'))
+    if args.no_pin_memory:
+        loader['pin_memory'] = False
+    if args.no_persistent_workers or loader.get('num_workers', 0) == 0:
+        loader['persistent_workers'] = False
+    cfg[field] = loader
+
+
+def merge_args(cfg, args):
+    """Merge the command-line arguments into the config."""
+    import torch
+    from mmengine.device import get_device
+    from mmengine.logging import print_log
+
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+
+    if args.amp:
+        if get_device() in AMP_DEVICES:
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        else:
+            print_log(
+                '--amp: mixed precision needs a GPU and none was found; '
+                'training in full precision (fp32) instead.',
+                logger='current',
+                level=logging.WARNING)
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    if args.auto_scale_lr:
+        scale_cfg = cfg.get('auto_scale_lr')
+        if not scale_cfg or 'base_batch_size' not in scale_cfg:
+            raise ValueError(
+                '--auto-scale-lr needs `auto_scale_lr = dict('
+                f'base_batch_size=...)` in the config {args.config!r}')
+        cfg.auto_scale_lr.enable = True
+
+    cuda_available = torch.cuda.is_available()
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        set_dataloader_defaults(cfg, field, args, cuda_available)
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        validate_args(args)
+    except (FileNotFoundError, NotADirectoryError) as error:
+        parser.error(str(error))
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.trust_checkpoint:
+        os.environ[TRUSTED_CHECKPOINTS_ENV] = '1'
+
+    # Registers SplitMixer, the safe checkpoint loader and the runtime parts.
+    import mmsplitmix  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from mmsplitmix.utils import setup_cpu_distributed, shutdown_distributed
+
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
+    setup_cpu_distributed(cfg)
+
+    if 'runner_type' not in cfg:
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    runner.train()
+    shutdown_distributed()
+
+
+if __name__ == '__main__':
+    main()

@@ -114,6 +114,8 @@ def merge_args(cfg, args):
     from mmengine.device import get_device
     from mmengine.logging import print_log
 
+    from mmsplitmix.utils import set_work_dir
+
     for part in ('test_dataloader', 'test_cfg', 'test_evaluator'):
         if cfg.get(part) is None:
             raise ValueError(
@@ -121,11 +123,7 @@ def merge_args(cfg, args):
                 'test_dataloader, test_cfg and test_evaluator')
 
     cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
 
     cfg.load_from = args.checkpoint
     cfg.resume = False
@@ -182,19 +180,11 @@ def main(argv=None):
     from mmengine.config import Config
     from mmengine.dist import get_rank
     from mmengine.evaluator import DumpResults
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-
-    from mmsplitmix.utils import setup_cpu_distributed, shutdown_distributed
+    from mmsplitmix.utils import build_runner, shutdown_distributed
 
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    setup_cpu_distributed(cfg)
-
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(cfg)
 
     if args.out and args.out_item in ('pred', None):
         runner.test_evaluator.metrics.append(

@@ -138,12 +138,10 @@ def merge_args(cfg, args):
     from mmengine.device import get_device
     from mmengine.logging import print_log
 
+    from mmsplitmix.utils import set_work_dir
+
     cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
 
     if args.no_validate:
         cfg.val_cfg = None
@@ -200,19 +198,11 @@ def main(argv=None):
     # Registers SplitMixer, the safe checkpoint loader and the runtime parts.
     import mmsplitmix  # noqa: F401
     from mmengine.config import Config
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-
-    from mmsplitmix.utils import setup_cpu_distributed, shutdown_distributed
+    from mmsplitmix.utils import build_runner, shutdown_distributed
 
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    setup_cpu_distributed(cfg)
-
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     runner.train()
     shutdown_distributed()
 

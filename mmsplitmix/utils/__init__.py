@@ -10,6 +10,7 @@ from .checkpoint import (TRUSTED_CHECKPOINTS_ENV, CorruptCheckpointError,
                          trusted_checkpoints_enabled)
 from .dist import (cpu_model_wrapper_cfg, init_cpu_process_group,
                    setup_cpu_distributed, shutdown_distributed)
+from .runner_setup import build_runner, set_work_dir
 
 register_safe_checkpoint_loader()
 
@@ -18,5 +19,6 @@ __all__ = [
     'UnsafeCheckpointError', 'checkpoint_safe_globals',
     'load_checkpoint_file', 'register_safe_checkpoint_loader',
     'trusted_checkpoints_enabled', 'cpu_model_wrapper_cfg',
-    'init_cpu_process_group', 'setup_cpu_distributed', 'shutdown_distributed'
+    'init_cpu_process_group', 'setup_cpu_distributed', 'shutdown_distributed',
+    'build_runner', 'set_work_dir'
 ]

@@ -6,7 +6,8 @@ names (``mixer``, ``mixer.{j}``, ``mixer1``/``mixer2``) follow the layout of
 the reference implementation, so that its checkpoints convert by renaming
 module prefixes only.
 """
-from typing import List
+from abc import ABCMeta, abstractmethod
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
@@ -31,26 +32,85 @@ def segment_bounds(channels: int, num_segments: int) -> List[int]:
     return [i * width for i in range(num_segments)] + [channels]
 
 
-def _mix_range(x: torch.Tensor, conv: nn.Conv2d, start: int,
-               end: int) -> torch.Tensor:
-    """Apply ``conv`` to channels ``[start, end)``, pass the others.
+def _nhwc_view(x: torch.Tensor) -> Optional[torch.Tensor]:
+    """The ``(N, H, W, C)`` view of a 4-D tensor stored channels-last, or
+    None for any other tensor."""
+    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(
+            memory_format=torch.channels_last):
+        return x.permute(0, 2, 3, 1)
+    return None
+
+
+def _pointwise(conv: nn.Conv2d, x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Apply the 1 x 1 ``conv`` to ``x`` whose channels lie along ``dim``:
+    1 (NCHW) or -1 (an NHWC view, where the conv is a matrix product)."""
+    if dim == 1:
+        return conv(x)
+    return F.linear(x, conv.weight.flatten(1), conv.bias)
+
+
+def _needs_grad(x: torch.Tensor, module: nn.Module) -> bool:
+    return torch.is_grad_enabled() and (x.requires_grad or any(
+        p.requires_grad for p in module.parameters()))
+
+
+class _ChannelMixer(nn.Module, metaclass=ABCMeta):
+    """Base of the mixers: runs :meth:`mix` on the channels of the input.
+
+    A channels-last input is mixed through its NHWC view, where channel
+    ranges are column blocks of one matrix: 1 x 1 convolutions become
+    matrix products that read those blocks in place, and the output stays
+    channels-last. Other inputs are mixed along dim 1.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nhwc = _nhwc_view(x)
+        if nhwc is None:
+            return self.mix(x, 1)
+        return self.mix(nhwc, -1).permute(0, 3, 1, 2)
+
+    @abstractmethod
+    def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
+        """Mix the channels of ``x``, which lie along ``dim``."""
+
+
+def _mix_range(x: torch.Tensor, conv: nn.Conv2d, start: int, end: int,
+               dim: int) -> torch.Tensor:
+    """Apply ``conv`` to channels ``[start, end)`` along ``dim``, pass the
+    others.
 
     The input is cut with one ``split`` rather than several slices: its
     backward is a single concatenation of the gradients, where slices would
-    each allocate, zero-fill and add a full-size gradient.
+    each allocate, zero-fill and add a full-size gradient. Without autograd,
+    an NHWC input is mixed by one matrix product written straight into the
+    output's columns, so that nothing is concatenated (under torch.compile
+    the concatenation below is fused instead).
     """
-    channels = x.size(1)
+    channels = x.size(dim)
+    if dim == -1 and not _needs_grad(x, conv) and \
+            not torch.compiler.is_compiling():
+        rows_in = x.reshape(-1, channels)
+        out = torch.empty_like(x)
+        rows_out = out.view(-1, channels)
+        torch.addmm(
+            conv.bias,
+            rows_in[:, start:end],
+            conv.weight.flatten(1).t(),
+            out=rows_out[:, start:end])
+        rows_out[:, :start].copy_(rows_in[:, :start])
+        rows_out[:, end:].copy_(rows_in[:, end:])
+        return out
     sizes = [start, end - start, channels - end]
-    before, middle, after = x.split(sizes, dim=1)
-    parts = [conv(middle)]
+    before, middle, after = x.split(sizes, dim=dim)
+    parts = [_pointwise(conv, middle, dim)]
     if start > 0:
         parts.insert(0, before)
     if end < channels:
         parts.append(after)
-    return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+    return torch.cat(parts, dim=dim) if len(parts) > 1 else parts[0]
 
 
-class PartialChannelMixer(nn.Module):
+class PartialChannelMixer(_ChannelMixer):
     """Setting I: one conv over a fraction of the channels.
 
     Even blocks mix the first ``int(C * ratio)`` channels, odd blocks the
@@ -74,11 +134,11 @@ class PartialChannelMixer(nn.Module):
         self.mixer = nn.Conv2d(
             self.mixed_channels, self.mixed_channels, kernel_size=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _mix_range(x, self.mixer, self.start, self.end)
+    def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
+        return _mix_range(x, self.mixer, self.start, self.end, dim)
 
 
-class SingleSegmentChannelMixer(nn.Module):
+class SingleSegmentChannelMixer(_ChannelMixer):
     """Setting II: one of ``num_segments`` segments is mixed per block.
 
     Block i mixes segment ``i mod num_segments``; segments have
@@ -98,15 +158,16 @@ class SingleSegmentChannelMixer(nn.Module):
         width = self.end - self.start
         self.mixer = nn.Conv2d(width, width, kernel_size=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _mix_range(x, self.mixer, self.start, self.end)
+    def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
+        return _mix_range(x, self.mixer, self.start, self.end, dim)
 
 
-class SharedSegmentChannelMixer(nn.Module):
+class SharedSegmentChannelMixer(_ChannelMixer):
     """Setting III: every segment is mixed by one shared conv.
 
-    The segments are folded into the batch axis, so all of them go through
-    a single convolution call and no concatenation is needed.
+    The segments are folded into the batch axis (into the rows of the
+    matrix product, for a channels-last input), so all of them go through a
+    single convolution call and no concatenation is needed.
 
     Args:
         channels (int): Number of channels C, divisible by ``num_segments``.
@@ -123,13 +184,17 @@ class SharedSegmentChannelMixer(nn.Module):
         self.width = channels // num_segments
         self.mixer = nn.Conv2d(self.width, self.width, kernel_size=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
+        if dim == -1:
+            n, h, w, c = x.shape
+            segments = x.reshape(n, h, w, self.num_segments, self.width)
+            return _pointwise(self.mixer, segments, dim).reshape(n, h, w, c)
         n, c, h, w = x.shape
         out = self.mixer(x.reshape(n * self.num_segments, self.width, h, w))
         return out.reshape(n, c, h, w)
 
 
-class IndependentSegmentChannelMixer(nn.Module):
+class IndependentSegmentChannelMixer(_ChannelMixer):
     """Setting IV: every segment is mixed by its own conv.
 
     Segments have ``C // num_segments`` channels, the last one takes the
@@ -152,22 +217,24 @@ class IndependentSegmentChannelMixer(nn.Module):
         self.mixer = nn.ModuleList(
             nn.Conv2d(width, width, kernel_size=1) for width in self.widths)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         # One grouped conv is the fastest forward, but on CPU its backward
         # is slower than that of one conv per segment, so CPU training takes
         # the per-segment path. Both compute the same function.
-        if self.equal_segments and not (torch.is_grad_enabled()
-                                        and x.device.type == 'cpu'):
+        if dim == 1 and self.equal_segments and not (
+                torch.is_grad_enabled() and x.device.type == 'cpu'):
             weight = torch.cat([conv.weight for conv in self.mixer])
             bias = torch.cat([conv.bias for conv in self.mixer])
             return F.conv2d(x, weight, bias, groups=self.num_segments)
-        segments = x.split(self.widths, dim=1)
-        return torch.cat(
-            [conv(segment) for conv, segment in zip(self.mixer, segments)],
-            dim=1)
+        segments = x.split(self.widths, dim=dim)
+        return torch.cat([
+            _pointwise(conv, segment, dim)
+            for conv, segment in zip(self.mixer, segments)
+        ],
+                         dim=dim)
 
 
-class TwoPassChannelMixer(nn.Module):
+class TwoPassChannelMixer(_ChannelMixer):
     """Setting V: ``mixer1`` on the first ``int(C * ratio)`` channels, then
     ``mixer2`` on the last ``int(C * ratio)`` channels of that result.
 
@@ -185,22 +252,26 @@ class TwoPassChannelMixer(nn.Module):
         self.mixer2 = nn.Conv2d(
             self.mixed_channels, self.mixed_channels, kernel_size=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         mixed, channels = self.mixed_channels, self.channels
         if 2 * mixed <= channels:
             # The passes do not overlap: both read the input.
             first, middle, last = x.split(
-                [mixed, channels - 2 * mixed, mixed], dim=1)
-            parts = [self.mixer1(first), middle, self.mixer2(last)]
-            return torch.cat([p for p in parts if p.size(1) > 0], dim=1)
+                [mixed, channels - 2 * mixed, mixed], dim=dim)
+            parts = [
+                _pointwise(self.mixer1, first, dim), middle,
+                _pointwise(self.mixer2, last, dim)
+            ]
+            return torch.cat([p for p in parts if p.size(dim) > 0], dim=dim)
         # The passes overlap. The second reads the overlapping end of the
         # first pass's output and the untouched rest of the input; the
         # intermediate full-width tensor is never built.
-        first, rest = x.split([mixed, channels - mixed], dim=1)
-        kept, overlap = self.mixer1(first).split(
-            [channels - mixed, 2 * mixed - channels], dim=1)
-        return torch.cat(
-            [kept, self.mixer2(torch.cat([overlap, rest], dim=1))], dim=1)
+        first, rest = x.split([mixed, channels - mixed], dim=dim)
+        kept, overlap = _pointwise(self.mixer1, first, dim).split(
+            [channels - mixed, 2 * mixed - channels], dim=dim)
+        second = _pointwise(self.mixer2, torch.cat([overlap, rest], dim=dim),
+                            dim)
+        return torch.cat([kept, second], dim=dim)
 
 
 class StrideChannelMixer(nn.Module):

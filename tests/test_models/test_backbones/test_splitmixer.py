@@ -376,3 +376,126 @@ def test_grouped_conv_path_matches_loop_for_unequal_segments():
         for conv, s, e in zip(mixer.mixer, [0, 6, 12, 18], [6, 12, 18, 26])
     ], 1)
     torch.testing.assert_close(mixer(x), expected)
+
+
+# ---------------------------------------------------------------------------
+# fast paths against the plain model
+FAST_PATH_CASES = [(setting, dict()) for setting in
+                   ('I', 'II', 'III', 'IV', 'V', '3D')] + [
+                       ('IV', dict(num_segments=5)),
+                       ('V', dict(ratio=0.4)),
+                       ('I', dict(spatial_trick=False, channel_trick=False)),
+                   ]
+
+
+def randomized_model(setting, **kwargs):
+    """A small model whose BatchNorms have non-trivial statistics."""
+    torch.manual_seed(0)
+    model = SplitMixer(
+        arch=dict(embed_dims=30, depth=3, patch_size=2, kernel_size=3),
+        mixer_setting=setting,
+        out_indices=[0, 2],
+        **kwargs)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            nn.init.uniform_(module.weight, 0.5, 1.5)
+            nn.init.uniform_(module.bias, -0.5, 0.5)
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 2.0)
+    return model
+
+
+def channels_last_copy(model):
+    fast = copy.deepcopy(model)
+    for module in fast.modules():
+        if isinstance(module, nn.Conv2d):
+            module.weight.data = module.weight.data.contiguous(
+                memory_format=torch.channels_last)
+    return fast
+
+
+@pytest.mark.parametrize('setting,kwargs', FAST_PATH_CASES)
+def test_deploy_form_computes_the_same_function(setting, kwargs):
+    model = randomized_model(setting, **kwargs).eval()
+    deployed = copy.deepcopy(model)
+    deployed.switch_to_deploy()
+    # slices of 2 images: the batch of 5 runs as 2 + 2 + 1
+    deployed.deploy_slice_bytes = 2 * 30 * 6 * 6 * 4
+    assert deployed._deploy_slice_size(torch.empty(5, 3, 12, 12)) == 2
+    x = torch.randn(5, 3, 12, 12)
+    with torch.no_grad():
+        expected = model(x)
+        outs = deployed(x)
+    assert len(outs) == len(expected) == 2
+    for out, ref in zip(outs, expected):
+        assert out.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    # the weights, hence the state dict, are untouched
+    for key, value in model.state_dict().items():
+        assert torch.equal(deployed.state_dict()[key], value), key
+
+
+@pytest.mark.parametrize('setting,kwargs', FAST_PATH_CASES)
+def test_channels_last_gives_same_outputs_and_gradients(setting, kwargs):
+    model = randomized_model(setting, **kwargs)
+    fast = channels_last_copy(model)
+    x = torch.randn(4, 3, 12, 12)
+    for mode in ('train', 'eval'):
+        getattr(model, mode)()
+        getattr(fast, mode)()
+        outs = model(x)
+        fast_outs = fast(x.contiguous(memory_format=torch.channels_last))
+        for out, ref in zip(fast_outs, outs):
+            assert out.is_contiguous(memory_format=torch.channels_last)
+            torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+        weights = torch.randn_like(outs[-1])
+        (outs[-1] * weights).sum().backward()
+        (fast_outs[-1] * weights).sum().backward()
+        for (name, p), (_, q) in zip(model.named_parameters(),
+                                     fast.named_parameters()):
+            torch.testing.assert_close(
+                q.grad, p.grad, rtol=1e-4, atol=1e-5, msg=name)
+            p.grad = q.grad = None
+    for (name, buf), (_, fast_buf) in zip(model.named_buffers(),
+                                          fast.named_buffers()):
+        torch.testing.assert_close(fast_buf, buf, msg=name)
+
+
+@pytest.mark.parametrize('setting', ['I', 'IV'])
+def test_channels_last_inference_without_autograd(setting):
+    """Without autograd, settings I and II write the mixed channels straight
+    into the output (no concatenation); IV takes the per-segment path."""
+    model = randomized_model(setting).eval()
+    fast = channels_last_copy(model)
+    x = torch.randn(3, 3, 12, 12)
+    with torch.inference_mode():
+        expected = model(x)
+        outs = fast(x.contiguous(memory_format=torch.channels_last))
+    for out, ref in zip(outs, expected):
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_deployed_model_trains_in_its_ordinary_form():
+    model = randomized_model('I')
+    deployed = copy.deepcopy(model)
+    deployed.switch_to_deploy()
+    deployed.deploy_slice_bytes = 1
+    x = torch.randn(4, 3, 12, 12)
+    model.train()
+    deployed.train()
+    torch.testing.assert_close(
+        deployed(x)[-1], model(x)[-1], rtol=1e-5, atol=1e-5)
+    # batch statistics of the whole batch, not of slices
+    torch.testing.assert_close(deployed.stem[2].running_mean,
+                               model.stem[2].running_mean)
+
+
+def test_deploy_argument_and_idempotence():
+    model = SplitMixer(arch=TINY, deploy=True)
+    assert model.deploy
+    model.switch_to_deploy()
+    assert model.deploy
+    built = MODELS.build(dict(type='SplitMixer', arch=TINY, deploy=True))
+    assert built.deploy
+    with pytest.raises(TypeError, match='deploy must be a bool'):
+        SplitMixer(arch=TINY, deploy='yes')

@@ -124,8 +124,8 @@ def test_matches_the_original(channels, kernel, stride):
         channel_kernel_size=kernel,
         channel_stride=stride).eval()
     assert backbone_params(original) == backbone_params(ours)
-    mixer = ours.stages[0][1]
-    assert mixer.mixer.weight.shape == original.channel_mixer[0][0].weight.shape
+    conv3d = ours.stages[0][1].mixer
+    assert conv3d.weight.shape == original.channel_mixer[0][0].weight.shape
     copy_weights(original, ours)
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():

@@ -358,8 +358,10 @@ def test_round_trip_stride_mixer(tmp_path, channel_kernel, channel_stride):
             channel_kernel_size=channel_kernel,
             channel_stride=channel_stride), 12, 5)
     round_trip(tmp_path, seed, target, 12)
-    meta = torch.load(tmp_path / 'converted.pth', weights_only=True)['meta']
-    assert meta['source_layout'] == 'stridemixer'
+    converted = torch.load(tmp_path / 'converted.pth', weights_only=True)
+    assert converted['meta']['source_layout'] == 'stridemixer'
+    assert converter.stride_mixer_kernel(converted['state_dict']) == (
+        channel_kernel, channel_stride)
 
 
 @pytest.mark.parametrize('setting, spatial_trick', [('I', True), ('II', True),

@@ -269,6 +269,24 @@ def convert_with_layout(
         (names[key], value) for key, value in state_dict.items())
 
 
+def stride_mixer_kernel(
+        state_dict: Dict[str, torch.Tensor]) -> Tuple[int, int]:
+    """``(channel_kernel_size, channel_stride)`` of a converted StrideMixer,
+    the backbone arguments its config needs.
+
+    The Conv3d's weight holds the kernel and the number of filters; the
+    windows tile the C channels, so there are ``C // filters`` of them and
+    the stride follows.
+    """
+    weight = state_dict['backbone.stages.0.1.mixer.weight']
+    channels = state_dict['backbone.stem.0.weight'].shape[0]
+    filters, kernel = weight.shape[0], weight.shape[2]
+    windows = channels // filters
+    if windows == 1:
+        return kernel, kernel
+    return kernel, (channels - kernel) // (windows - 1)
+
+
 def load_seed_state_dict(path: str) -> Dict[str, torch.Tensor]:
     """Read the state dict of a reference-code checkpoint, weights only.
 
@@ -329,6 +347,10 @@ def main(argv=None):
             state_dict=state_dict), args.dst)
     print(f'converted {len(state_dict)} tensors ({layout} layout): '
           f'{args.src} -> {args.dst}')
+    if layout == 'stridemixer':
+        kernel, stride = stride_mixer_kernel(state_dict)
+        print('load it into a SplitMixer with mixer_setting=\'3D\', '
+              f'channel_kernel_size={kernel}, channel_stride={stride}')
 
 
 if __name__ == '__main__':

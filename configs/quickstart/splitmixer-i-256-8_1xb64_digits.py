@@ -20,7 +20,7 @@ train_pipeline = [
         scale=image_size,
         crop_ratio_range=(1.0, 1.0),
         aspect_ratio_range=(1.0, 1.0)),
-    {{_base_.torchvision_randaugment}},
+    {{_base_.torchvision_randaugment_16px}},
     dict(type='PackInputs'),
 ]
 test_pipeline = [

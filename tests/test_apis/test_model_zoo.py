@@ -18,7 +18,8 @@ SETTINGS = ('i', 'ii', 'iii', 'iv', 'v')
 DATASETS = ('1xb512_cifar10', '1xb512_cifar100', '1xb128_flowers102',
             '1xb128_food101')
 SPLITMIXERS = sorted(
-    [f'splitmixer-{s}-256-8_{d}' for s in SETTINGS for d in DATASETS] + [
+    [f'splitmixer-{s}-256-8_{d}' for s in SETTINGS for d in DATASETS] +
+    [f'splitmixer-3d-256-8_{d}' for d in DATASETS[:2]] + [
         'splitmixer-i-768-32_10xb64_in1k', 'splitmixer-i-1024-20_10xb64_in1k',
         'splitmixer-i-1536-20_10xb64_in1k'
     ])
@@ -38,7 +39,7 @@ def test_resources_are_found_in_the_checkout():
     index = model_index_path()
     assert index is not None and index.name == 'model-index.yml'
     assert (find_resource('configs') / 'splitmixer').is_dir()
-    assert len(project_model_names()) == 28
+    assert len(project_model_names()) == 30
 
 
 def test_importing_twice_is_harmless():

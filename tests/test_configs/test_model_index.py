@@ -43,8 +43,9 @@ PAPER_COUNTS = {
 }
 PREFIXES = ('convmixer-256-8', 'splitmixer-i-256-8', 'splitmixer-ii-256-8',
             'splitmixer-iii-256-8', 'splitmixer-iv-256-8',
-            'splitmixer-v-256-8', 'splitmixer-i-768-32',
-            'splitmixer-i-1024-20', 'splitmixer-i-1536-20', 'mlp-mixer-')
+            'splitmixer-v-256-8', 'splitmixer-3d-256-8',
+            'splitmixer-i-768-32', 'splitmixer-i-1024-20',
+            'splitmixer-i-1536-20', 'mlp-mixer-')
 SUFFIXES = ('_cifar10', '_cifar100', '_flowers102', '_food101', '_in1k')
 
 

@@ -21,6 +21,9 @@ EXPECTED = {
     for model in ['convmixer-256-8'] +
     [f'splitmixer-{s}-256-8' for s in SETTINGS]
 } | {
+    f'splitmixer-3d-256-8_1xb512_{dataset}'
+    for dataset in ('cifar10', 'cifar100')
+} | {
     'splitmixer-i-768-32_10xb64_in1k', 'splitmixer-i-1024-20_10xb64_in1k',
     'splitmixer-i-1536-20_10xb64_in1k', 'mlp-mixer-512-8-p4_1xb512_cifar10'
 }
@@ -31,8 +34,9 @@ IDS = [path.stem for path in PAPER_CONFIGS]
 
 def test_every_experiment_has_a_config():
     assert {path.stem for path in PAPER_CONFIGS} == EXPECTED
-    # 20 rows of the paper's tables, 4 SplitMixer-V, 3 ImageNet, 1 MLP-Mixer.
-    assert len(PAPER_CONFIGS) == 28
+    # 20 rows of the paper's tables, 4 SplitMixer-V, 2 with 3-D channel
+    # mixing, 3 ImageNet, 1 MLP-Mixer.
+    assert len(PAPER_CONFIGS) == 30
 
 
 @pytest.mark.parametrize('path', PAPER_CONFIGS, ids=IDS)
@@ -172,3 +176,33 @@ def test_normalisation_matches_the_paper():
         assert pre.std == pytest.approx([255 * s for s in std])
         # Every dataset hands BGR images to the pipeline.
         assert pre.to_rgb is True
+
+
+ORIGINAL_MODELS = [p for p in PAPER_CONFIGS if not p.stem.startswith('mlp')]
+
+
+@pytest.mark.parametrize(
+    'path', ORIGINAL_MODELS, ids=[p.stem for p in ORIGINAL_MODELS])
+def test_head_keeps_pytorch_default_init_and_seed_is_42(path):
+    """As the reference code: nn.Linear's own initialisation, seed 42."""
+    cfg = load_config(path)
+    assert cfg.model.head.init_cfg is None
+    assert cfg.randomness.seed == 42
+
+
+def test_initialised_head_is_pytorch_default():
+    """After init_weights (what the Runner calls), the classifier holds
+    nn.Linear's U(-1/sqrt(in), 1/sqrt(in)) weights and biases, not
+    LinearClsHead's Normal(0, 0.01) weights and zero biases."""
+    cfg = load_config(REPO / 'configs' / 'splitmixer' /
+                      'splitmixer-3d-256-8_1xb512_cifar100.py')
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    model.init_weights()
+    fc = model.head.fc
+    bound = 1 / fc.in_features**0.5
+    for tensor in (fc.weight, fc.bias):
+        assert tensor.abs().max() <= bound
+        # uniform on [-b, b]: std b / sqrt(3), about 0.036 here, against
+        # 0.01 for Normal(0, 0.01) and 0 for zero biases
+        assert float(tensor.std()) == pytest.approx(bound / 3**0.5, rel=0.15)

@@ -38,14 +38,21 @@ def built_randaugment(config_name):
     return rand_aug, TRANSFORMS.build(rand_aug)
 
 
-@pytest.mark.parametrize('config_name', [
-    'splitmixer/splitmixer-i-256-8_1xb512_cifar10.py',
-    'convmixer/convmixer-256-8_1xb128_food101.py'
-])
+# config: the image side its RandAugment sees
+SIDES = {
+    'splitmixer/splitmixer-i-256-8_1xb512_cifar10.py': 32,
+    'splitmixer/splitmixer-iii-256-8_1xb512_cifar100.py': 32,
+    'convmixer/convmixer-256-8_1xb128_food101.py': 224,
+    'splitmixer/splitmixer-ii-256-8_1xb128_flowers102.py': 224,
+    'quickstart/splitmixer-i-256-8_1xb64_digits.py': 16,
+}
+
+
+@pytest.mark.parametrize('config_name', sorted(SIDES))
 def test_randaugment_matches_torchvision(config_name):
     cfg, rand_aug = built_randaugment(config_name)
     assert cfg['num_policies'] == 2
-    side = 32
+    side = SIDES[config_name]
     space = T.RandAugment(num_ops=2, magnitude=LEVEL)._augmentation_space(
         BINS, (side, side))
     assert len(rand_aug.transforms) == len(space) == 14
@@ -71,6 +78,8 @@ def test_randaugment_matches_torchvision(config_name):
         actual = transform.random_magnitude()
         if op.startswith('Translate'):
             actual *= side  # mmpretrain: fraction of the side
+            # torchvision shifts by int(magnitude) pixels.
+            expected = float(int(expected))
         if op == 'Posterize':
             actual = math.ceil(actual)  # what mmpretrain's Posterize does
         assert actual == pytest.approx(expected, rel=1e-5), op
@@ -89,3 +98,44 @@ def test_posterize_mapping_holds_at_every_level():
         tv = T.RandAugment()._augmentation_space(BINS, (8, 8))['Posterize']
         assert int(tv[0][level]) == expected
         assert math.ceil(high + level / 30 * (low - high)) == expected
+
+
+@pytest.mark.parametrize('config_name', sorted(SIDES))
+@pytest.mark.parametrize('direction', ['horizontal', 'vertical'])
+@pytest.mark.parametrize('sign', [1, -1])
+def test_translate_moves_the_pixels_of_torchvision(config_name, direction,
+                                                   sign):
+    """The configs' Translate gives torchvision's image, pixel for pixel."""
+    import torch
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.autoaugment import _apply_op
+    side = SIDES[config_name]
+    cfg, _ = built_randaugment(config_name)
+    (policy, ) = [
+        p for p in cfg['policies']
+        if p['type'] == 'Translate' and p['direction'] == direction
+    ]
+    transform = TRANSFORMS.build(
+        dict(
+            policy,
+            magnitude_level=LEVEL,
+            total_level=BINS - 1,
+            magnitude_std=0.,
+            random_negative_prob=0. if sign > 0 else 1.,
+            pad_val=0,
+            interpolation='nearest'))
+    rng = np.random.default_rng(side)
+    image = rng.integers(1, 256, (side, side, 3), dtype=np.uint8)
+    ours = transform(dict(img=image.copy()))['img']
+
+    op = 'TranslateX' if direction == 'horizontal' else 'TranslateY'
+    magnitude = float(
+        T.RandAugment()._augmentation_space(BINS, (side, side))[op][0][LEVEL])
+    theirs = _apply_op(
+        torch.from_numpy(image).permute(2, 0, 1), op, sign * magnitude,
+        InterpolationMode.NEAREST, None).permute(1, 2, 0).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    # The shift is the truncated one: that many columns (rows) of padding.
+    blank = (ours == 0).all(axis=(0, 2) if direction == 'horizontal' else
+                            (1, 2))
+    assert blank.sum() == int(magnitude)

@@ -179,6 +179,90 @@ class SeedSplitMixer(nn.Module):
         return self.head(self.pooling(self.mixer_blocks(self.patch_emb(x))))
 
 
+class SeedStrideMixer(nn.Module):
+    """The notebook's StrideMixer: 3-D channel mixing, its own names."""
+
+    def __init__(self, dim, depth, kernel, patch, classes, channel_kernel,
+                 channel_stride):
+        super().__init__()
+        self.patch_emb = nn.Sequential(
+            nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
+            nn.BatchNorm2d(dim))
+        windows = (dim - channel_kernel) // channel_stride + 1
+        self.spatial_mixer = nn.ModuleList(
+            Residual(
+                nn.Sequential(
+                    nn.Conv2d(dim, dim, (1, kernel), groups=dim,
+                              padding='same'), nn.GELU(),
+                    nn.BatchNorm2d(dim),
+                    nn.Conv2d(dim, dim, (kernel, 1), groups=dim,
+                              padding='same'), nn.GELU(),
+                    nn.BatchNorm2d(dim))) for _ in range(depth))
+        self.channel_mixer = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv3d(1, dim // windows, (channel_kernel, 1, 1),
+                          stride=(channel_stride, 1, 1)), nn.GELU(),
+                nn.Flatten(1, 2), nn.BatchNorm2d(dim)) for _ in range(depth))
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
+            nn.Linear(dim, classes))
+
+    def forward(self, x):
+        x = self.patch_emb(x)
+        for spatial, channel in zip(self.spatial_mixer, self.channel_mixer):
+            x = channel(spatial(x).unsqueeze(1))
+        return self.head(x)
+
+
+def seed_sequential(setting, dim, depth, kernel, patch, classes,
+                    spatial_trick=True):
+    """The notebook's earlier models: one nn.Sequential of stem, blocks,
+    pooling, flattening and head (setting None: its ConvMixer)."""
+    def spatial():
+        if spatial_trick:
+            return nn.Sequential(
+                nn.Conv2d(dim, dim, (1, kernel), groups=dim, padding='same'),
+                nn.GELU(), nn.BatchNorm2d(dim),
+                nn.Conv2d(dim, dim, (kernel, 1), groups=dim, padding='same'),
+                nn.GELU(), nn.BatchNorm2d(dim))
+        return nn.Sequential(
+            nn.Conv2d(dim, dim, kernel, groups=dim, padding='same'),
+            nn.GELU(), nn.BatchNorm2d(dim))
+
+    return nn.Sequential(
+        nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
+        nn.BatchNorm2d(dim), *[
+            nn.Sequential(
+                Residual(spatial()), channel_mixer(setting, dim, i),
+                nn.GELU(), nn.BatchNorm2d(dim)) for i in range(depth)
+        ], nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
+        nn.Linear(dim, classes))
+
+
+class TimmConvMixer(nn.Module):
+    """timm's ConvMixer: stem, blocks, pooling, head."""
+
+    def __init__(self, dim, depth, kernel, patch, classes):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
+            nn.BatchNorm2d(dim))
+        self.blocks = nn.Sequential(*[
+            nn.Sequential(
+                Residual(
+                    nn.Sequential(
+                        nn.Conv2d(dim, dim, kernel, groups=dim,
+                                  padding='same'), nn.GELU(),
+                        nn.BatchNorm2d(dim))), nn.Conv2d(dim, dim, 1),
+                nn.GELU(), nn.BatchNorm2d(dim)) for _ in range(depth)
+        ])
+        self.pooling = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        return self.head(self.pooling(self.blocks(self.stem(x))))
+
+
 def randomise(model):
     """Non-default weights and BatchNorm statistics, so that any wrongly
     mapped tensor changes the logits."""
@@ -257,6 +341,112 @@ def test_round_trip_convmixer(tmp_path):
         torch.testing.assert_close(
             convmixer(x, mode='tensor'), seed(x))
     assert logits.shape == (2, 4)
+
+
+@pytest.mark.parametrize('channel_kernel, channel_stride', [(6, 6),
+                                                            (8, 4)])
+def test_round_trip_stride_mixer(tmp_path, channel_kernel, channel_stride):
+    """The notebook's StrideMixer, in its setting III form (kernel = stride
+    = C / 2) and its overlapping form (int(C * 2/3), C - int(C * 2/3))."""
+    seed = randomise(
+        SeedStrideMixer(12, 3, 3, 2, 5, channel_kernel, channel_stride))
+    target = mmpretrain_model(
+        dict(
+            type='SplitMixer',
+            arch=dict(embed_dims=12, depth=3, patch_size=2, kernel_size=3),
+            mixer_setting='3D',
+            channel_kernel_size=channel_kernel,
+            channel_stride=channel_stride), 12, 5)
+    round_trip(tmp_path, seed, target, 12)
+    converted = torch.load(tmp_path / 'converted.pth', weights_only=True)
+    assert converted['meta']['source_layout'] == 'stridemixer'
+    assert converter.stride_mixer_kernel(converted['state_dict']) == (
+        channel_kernel, channel_stride)
+
+
+@pytest.mark.parametrize('setting, spatial_trick', [('I', True), ('II', True),
+                                                    ('III', True),
+                                                    ('IV', True), ('V', True),
+                                                    ('I', False)])
+def test_round_trip_sequential(tmp_path, setting, spatial_trick):
+    """The notebook's nn.Sequential models (SplitMixerI ... V, and
+    SplitMixerI_channel_only without the spatial trick)."""
+    dim = 12 if setting == 'III' else 13
+    seed = randomise(
+        seed_sequential(setting, dim, 3, 3, 2, 5, spatial_trick))
+    target = mmpretrain_model(
+        dict(
+            type='SplitMixer',
+            arch=dict(embed_dims=dim, depth=3, patch_size=2, kernel_size=3),
+            mixer_setting=setting,
+            spatial_trick=spatial_trick), dim, 5)
+    round_trip(tmp_path, seed, target, 12)
+    assert converter.detect_layout(seed.state_dict()) == 'sequential'
+
+
+@pytest.mark.parametrize('layout', ['sequential', 'timm'])
+def test_round_trip_convmixers(tmp_path, layout):
+    """The notebook's nn.Sequential ConvMixer and timm's ConvMixer, into
+    mmpretrain's ConvMixer and into our backbone with both tricks off."""
+    arch = dict(embed_dims=10, depth=2, patch_size=2, kernel_size=3)
+    if layout == 'timm':
+        seed = randomise(TimmConvMixer(10, 2, 3, 2, 4))
+    else:
+        seed = randomise(seed_sequential(None, 10, 2, 3, 2, 4, False))
+    convmixer = mmpretrain_model(dict(type='ConvMixer', arch=arch), 10, 4)
+    round_trip(tmp_path, seed, convmixer, 8)
+    ours = mmpretrain_model(
+        dict(
+            type='SplitMixer',
+            arch=arch,
+            spatial_trick=False,
+            channel_trick=False), 10, 4)
+    round_trip(tmp_path, seed, ours, 8)
+    expected = 'convmixer' if layout == 'timm' else 'sequential'
+    assert converter.detect_layout(seed.state_dict()) == expected
+
+
+def test_every_layout_is_detected():
+    layouts = {
+        'splitmixer': SeedSplitMixer(12, 2, 3, 2, 5, 'I'),
+        'stridemixer': SeedStrideMixer(12, 2, 3, 2, 5, 8, 4),
+        'sequential': seed_sequential('IV', 12, 2, 3, 2, 5),
+        'convmixer': TimmConvMixer(12, 2, 3, 2, 5),
+    }
+    for name, model in layouts.items():
+        assert converter.detect_layout(model.state_dict()) == name
+        converted = converter.convert_seed_state_dict(model.state_dict())
+        assert len(converted) == len(model.state_dict())
+        assert 'head.fc.weight' in converted
+
+
+def test_layout_errors():
+    # Keys of no layout at all.
+    with pytest.raises(ValueError, match='matches none of the layouts'):
+        converter.convert_seed_state_dict(
+            {'encoder.layer.0.weight': torch.zeros(1)})
+    # A StrideMixer with a key of another layout: the closest layout is
+    # named, with the key it does not know.
+    state = SeedStrideMixer(12, 1, 3, 2, 5, 8, 4).state_dict()
+    state['mixer_blocks.1.0.mixer.weight'] = torch.zeros(1)
+    with pytest.raises(ValueError,
+                       match=r"'stridemixer'.*mixer_blocks\.1\.0"):
+        converter.convert_seed_state_dict(state)
+    # A Sequential whose head is not where the depth puts it.
+    state = seed_sequential('I', 12, 2, 3, 2, 5).state_dict()
+    state['9.weight'] = state.pop('7.weight')
+    state['9.bias'] = state.pop('7.bias')
+    with pytest.raises(ValueError, match=r"'sequential'.*9\.weight"):
+        converter.convert_seed_state_dict(state)
+    # A gap in the block indices of a Sequential.
+    state = {(f'{int(k.split(".")[0]) + 1}.{k.split(".", 1)[1]}'
+              if k.startswith('4.') else k): v
+             for k, v in seed_sequential('I', 12, 2, 3, 2, 5).state_dict()
+             .items()}
+    with pytest.raises(ValueError, match=r'5\.0\.fn'):
+        converter.convert_seed_state_dict(state)
+    with pytest.raises(ValueError, match='empty state dict'):
+        converter.convert_seed_state_dict({})
 
 
 @pytest.mark.parametrize('config, setting', [

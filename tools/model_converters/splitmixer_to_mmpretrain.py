@@ -1,10 +1,13 @@
-"""Convert a checkpoint of the SplitMixer reference code (timm style) into
-an mmpretrain ``ImageClassifier`` checkpoint.
+"""Convert a checkpoint of the SplitMixer reference code into an mmpretrain
+``ImageClassifier`` checkpoint.
 
-The reference code names its layers::
+The reference code saves its models in four layouts; the converter tells
+them apart by their parameter names:
 
-    patch_emb.0                      stem conv
-    patch_emb.2                      stem BatchNorm
+``splitmixer``: the ``SplitMixer`` class of its timm models and of its CIFAR
+notebook (settings I-V, either trick on or off, ConvMixer with both off)::
+
+    patch_emb.{0,2}                  stem conv, stem BatchNorm
     mixer_blocks.{2i}.fn.{0,2,3,5}   spatial mixing of block i (residual);
                                      fn.{0,2} without the spatial trick
     mixer_blocks.{2i+1}.0            channel mixer of block i (.mixer,
@@ -13,14 +16,41 @@ The reference code names its layers::
     mixer_blocks.{2i+1}.2            BatchNorm after the channel mixer
     head                             Linear classifier
 
-and the converted checkpoint, for a config with the SplitMixer (or, for the
-ConvMixer baseline, mmpretrain's ConvMixer) backbone, a GlobalAveragePooling
-neck and a LinearClsHead::
+``stridemixer``: the notebook's ``StrideMixer`` (3-D channel mixing)::
+
+    patch_emb.{0,2}                  stem
+    spatial_mixer.{i}.fn.{0,2,3,5}   spatial mixing of block i
+    channel_mixer.{i}.0              its Conv3d
+    channel_mixer.{i}.3              BatchNorm after it
+    head.2                           Linear classifier
+
+``sequential``: the notebook's earlier models (``SplitMixerI`` ... ``V``,
+``SplitMixerI_channel_only``, ``ConvMixer``), each one ``nn.Sequential``::
+
+    0, 2                             stem conv, stem BatchNorm
+    {3+i}.0.fn.*                     spatial mixing of block i
+    {3+i}.1                          channel mixer of block i
+    {3+i}.3                          BatchNorm after it
+    {depth+5}                        Linear classifier (after pooling and
+                                     flattening at depth+3 and depth+4)
+
+``convmixer``: timm's ``ConvMixer``, the baseline of the reference's
+throughput and Food-101 scripts::
+
+    stem.{0,2}   blocks.{i}.0.fn.{0,2}   blocks.{i}.1   blocks.{i}.3   head
+
+Every layout converts by renaming only, to the names of an mmpretrain
+``ImageClassifier`` with the SplitMixer backbone (or, for ConvMixers,
+mmpretrain's ConvMixer), a GlobalAveragePooling neck and a LinearClsHead::
 
     backbone.stem.{0,2}   backbone.stages.{i}.0.fn.*   backbone.stages.{i}.1*
     backbone.stages.{i}.3 head.fc
 
-Every setting (I-V, 3D, either trick on or off) converts by renaming only.
+Load the result into the config of the same model: a StrideMixer into
+``mixer_setting='3D'`` with its ``channel_kernel_size`` and
+``channel_stride``, a ConvMixer into a ConvMixer config (or a SplitMixer with
+``spatial_trick=False, channel_trick=False``).
+
 The source may hold the state dict at its top level or under
 ``state_dict`` (a ``module.`` prefix from DataParallel is removed). It is
 read with ``torch.load(weights_only=True)``, which runs no pickled code.
@@ -36,39 +66,179 @@ import pickle
 import re
 import sys
 from collections import OrderedDict
-from typing import Dict
+from typing import Callable, Dict, Iterable, List, Tuple
 
 import torch
 
-_BLOCK = re.compile(r'^mixer_blocks\.(\d+)\.(.+)$')
+_SPLITMIXER_BLOCK = re.compile(r'^mixer_blocks\.(\d+)\.(.+)$')
+_STRIDE_SPATIAL = re.compile(r'^spatial_mixer\.(\d+)\.(fn\..+)$')
+_STRIDE_CHANNEL = re.compile(r'^channel_mixer\.(\d+)\.([03])\.(.+)$')
+_CONVMIXER_BLOCK = re.compile(r'^blocks\.(\d+)\.(0\.fn\.|[13]\.)(.+)$')
+_SEQUENTIAL_KEY = re.compile(r'^(\d+)\.(.+)$')
+_PARAM = re.compile(r'^[a-z_]+$')  # weight, bias, running_mean, ...
+
+_STEM = 'backbone.stem.'
+_HEAD = 'head.fc.'
 
 
-def _convert_key(key: str) -> str:
-    """The mmpretrain name of one reference-code parameter (or buffer).
+def _stage(block: int, rest: str) -> str:
+    return f'backbone.stages.{block}.{rest}'
+
+
+def _splitmixer_key(key: str) -> str:
+    """The mmpretrain name of one key of the ``splitmixer`` layout.
 
     Raises:
-        KeyError: When ``key`` is not part of the reference layout.
+        KeyError: When ``key`` is not part of the layout.
     """
-    if key.startswith('patch_emb.0.') or key.startswith('patch_emb.2.'):
-        return 'backbone.stem.' + key[len('patch_emb.'):]
+    if key.startswith(('patch_emb.0.', 'patch_emb.2.')):
+        return _STEM + key[len('patch_emb.'):]
     if key in ('head.weight', 'head.bias'):
-        return 'head.fc.' + key[len('head.'):]
-    match = _BLOCK.match(key)
+        return _HEAD + key[len('head.'):]
+    match = _SPLITMIXER_BLOCK.match(key)
     if match:
         index, rest = int(match.group(1)), match.group(2)
         block = index // 2
         if index % 2 == 0 and rest.startswith('fn.'):
-            return f'backbone.stages.{block}.0.{rest}'
+            return _stage(block, f'0.{rest}')
         if index % 2 == 1 and rest.startswith('0.'):
-            return f'backbone.stages.{block}.1.{rest[2:]}'
+            return _stage(block, f'1.{rest[2:]}')
         if index % 2 == 1 and rest.startswith('2.'):
-            return f'backbone.stages.{block}.3.{rest[2:]}'
+            return _stage(block, f'3.{rest[2:]}')
     raise KeyError(key)
+
+
+def _stridemixer_key(key: str) -> str:
+    """The mmpretrain name of one key of the ``stridemixer`` layout."""
+    if key.startswith(('patch_emb.0.', 'patch_emb.2.')):
+        return _STEM + key[len('patch_emb.'):]
+    if key in ('head.2.weight', 'head.2.bias'):
+        return _HEAD + key[len('head.2.'):]
+    match = _STRIDE_SPATIAL.match(key)
+    if match:
+        return _stage(int(match.group(1)), f'0.{match.group(2)}')
+    match = _STRIDE_CHANNEL.match(key)
+    if match:
+        block, index, rest = match.groups()
+        if index == '0':  # the Conv3d, the backbone's StrideChannelMixer
+            return _stage(int(block), f'1.mixer.{rest}')
+        return _stage(int(block), f'3.{rest}')
+    raise KeyError(key)
+
+
+def _convmixer_key(key: str) -> str:
+    """The mmpretrain name of one key of timm's ``convmixer`` layout."""
+    if key.startswith(('stem.0.', 'stem.2.')):
+        return _STEM + key[len('stem.'):]
+    if key in ('head.weight', 'head.bias'):
+        return _HEAD + key[len('head.'):]
+    match = _CONVMIXER_BLOCK.match(key)
+    if match:
+        block, part, rest = match.groups()
+        return _stage(int(block), part + rest)
+    raise KeyError(key)
+
+
+def _by_key(convert_key: Callable[[str], str]):
+    """A layout converter from a converter of single keys."""
+
+    def convert(keys: Iterable[str]) -> Tuple[Dict[str, str], List[str]]:
+        names, unknown = OrderedDict(), []
+        for key in keys:
+            try:
+                names[key] = convert_key(key)
+            except KeyError:
+                unknown.append(key)
+        return names, unknown
+
+    return convert
+
+
+def _convert_sequential(
+        keys: Iterable[str]) -> Tuple[Dict[str, str], List[str]]:
+    """New names of the ``sequential`` layout, whose block and head indices
+    follow from the depth: blocks from 3, the head 5 after the last block."""
+    keys = list(keys)
+    parsed = [(key, _SEQUENTIAL_KEY.match(key)) for key in keys]
+    blocks = sorted({
+        int(m.group(1))
+        for _, m in parsed if m and int(m.group(1)) >= 3 and
+        not _PARAM.match(m.group(2))
+    })
+    depth = len(blocks)
+    head = 3 + depth + 2
+    names, unknown = OrderedDict(), []
+    for key, match in parsed:
+        if not match:
+            unknown.append(key)
+            continue
+        index, rest = int(match.group(1)), match.group(2)
+        direct = bool(_PARAM.match(rest))
+        if index in (0, 2) and direct:
+            names[key] = f'{_STEM}{index}.{rest}'
+        elif index == head and rest in ('weight', 'bias'):
+            names[key] = _HEAD + rest
+        elif 3 <= index < 3 + depth and not direct and rest.startswith(
+                ('0.fn.', '1.', '3.')):
+            names[key] = _stage(index - 3, rest)
+        else:
+            # Also every key of a block beyond a gap in the block indices.
+            unknown.append(key)
+    return names, unknown
+
+
+# name: (converter, what its keys look like), in order of preference.
+LAYOUTS = OrderedDict(
+    splitmixer=(_by_key(_splitmixer_key),
+                'patch_emb.*, mixer_blocks.*, head.*'),
+    stridemixer=(_by_key(_stridemixer_key),
+                 'patch_emb.*, spatial_mixer.*, channel_mixer.*, head.2.*'),
+    sequential=(_convert_sequential, '0.*, 2.*, {3+i}.*, {depth+5}.*'),
+    convmixer=(_by_key(_convmixer_key), 'stem.*, blocks.*, head.*'),
+)
+
+
+def _show(keys: List[str]) -> str:
+    return f'{keys[:10]}{" ..." if len(keys) > 10 else ""}'
+
+
+def detect_layout(state_dict: Dict[str, torch.Tensor]) -> str:
+    """The layout (a key of ``LAYOUTS``) that names every key of
+    ``state_dict``.
+
+    Raises:
+        ValueError: When no layout names every key; the message lists the
+            keys the closest layout does not know.
+    """
+    if not state_dict:
+        raise ValueError('the checkpoint holds an empty state dict')
+    results = {
+        name: convert(state_dict)
+        for name, (convert, _) in LAYOUTS.items()
+    }
+    best = max(results, key=lambda name: len(results[name][0]))
+    names, unknown = results[best]
+    if not names:
+        layouts = '; '.join(f'{name} ({pattern})'
+                            for name, (_, pattern) in LAYOUTS.items())
+        raise ValueError(
+            'the checkpoint matches none of the layouts of the SplitMixer '
+            f'reference code: {layouts}; its keys begin '
+            f'{_show(list(state_dict))}')
+    if unknown:
+        raise ValueError(
+            f'{len(unknown)} keys are not part of the SplitMixer reference '
+            f'layout {best!r} ({LAYOUTS[best][1]}), the closest to this '
+            f'checkpoint: {_show(unknown)}')
+    return best
 
 
 def convert_seed_state_dict(
         state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """Rename a reference-code SplitMixer state dict to mmpretrain names.
+    """Rename a reference-code state dict to mmpretrain names.
+
+    The layout is detected from the keys (see :func:`detect_layout`);
+    :func:`convert_with_layout` also returns it.
 
     Args:
         state_dict (dict[str, Tensor]): Parameters and buffers of the
@@ -80,25 +250,41 @@ def convert_seed_state_dict(
         backbone.
 
     Raises:
-        ValueError: When ``state_dict`` holds keys outside the reference
+        ValueError: When ``state_dict`` holds keys outside every reference
             layout, or none at all.
     """
-    if not state_dict:
-        raise ValueError('the checkpoint holds an empty state dict')
-    if all(key.startswith('module.') for key in state_dict):
+    return convert_with_layout(state_dict)[1]
+
+
+def convert_with_layout(
+    state_dict: Dict[str, torch.Tensor]
+) -> Tuple[str, Dict[str, torch.Tensor]]:
+    """``(layout, converted state dict)``, see
+    :func:`convert_seed_state_dict`."""
+    if state_dict and all(key.startswith('module.') for key in state_dict):
         state_dict = {key[len('module.'):]: v for key, v in state_dict.items()}
-    converted, unknown = OrderedDict(), []
-    for key, value in state_dict.items():
-        try:
-            converted[_convert_key(key)] = value
-        except KeyError:
-            unknown.append(key)
-    if unknown:
-        raise ValueError(
-            f'{len(unknown)} keys are not part of the SplitMixer reference '
-            f'layout (patch_emb.*, mixer_blocks.*, head.*): '
-            f'{unknown[:10]}{" ..." if len(unknown) > 10 else ""}')
-    return converted
+    layout = detect_layout(state_dict)
+    names, _ = LAYOUTS[layout][0](state_dict)
+    return layout, OrderedDict(
+        (names[key], value) for key, value in state_dict.items())
+
+
+def stride_mixer_kernel(
+        state_dict: Dict[str, torch.Tensor]) -> Tuple[int, int]:
+    """``(channel_kernel_size, channel_stride)`` of a converted StrideMixer,
+    the backbone arguments its config needs.
+
+    The Conv3d's weight holds the kernel and the number of filters; the
+    windows tile the C channels, so there are ``C // filters`` of them and
+    the stride follows.
+    """
+    weight = state_dict['backbone.stages.0.1.mixer.weight']
+    channels = state_dict['backbone.stem.0.weight'].shape[0]
+    filters, kernel = weight.shape[0], weight.shape[2]
+    windows = channels // filters
+    if windows == 1:
+        return kernel, kernel
+    return kernel, (channels - kernel) // (windows - 1)
 
 
 def load_seed_state_dict(path: str) -> Dict[str, torch.Tensor]:
@@ -138,8 +324,10 @@ def load_seed_state_dict(path: str) -> Dict[str, torch.Tensor]:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Convert a SplitMixer checkpoint of the reference code '
-        '(timm-style names) to an mmpretrain checkpoint')
+        description='Convert a checkpoint of the SplitMixer reference code '
+        '(its SplitMixer, StrideMixer, nn.Sequential notebook models or '
+        'timm ConvMixer; the layout is detected) to an mmpretrain '
+        'checkpoint')
     parser.add_argument('src', help='source checkpoint path')
     parser.add_argument('dst', help='where to save the converted checkpoint')
     return parser.parse_args(argv)
@@ -147,16 +335,22 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    state_dict = convert_seed_state_dict(load_seed_state_dict(args.src))
+    layout, state_dict = convert_with_layout(load_seed_state_dict(args.src))
     dst_dir = osp.dirname(osp.abspath(args.dst))
     if not osp.isdir(dst_dir):
         raise FileNotFoundError(
             f'folder of the destination does not exist: {dst_dir}')
     torch.save(
         dict(
-            meta=dict(converted_from=osp.basename(args.src)),
+            meta=dict(
+                converted_from=osp.basename(args.src), source_layout=layout),
             state_dict=state_dict), args.dst)
-    print(f'converted {len(state_dict)} tensors: {args.src} -> {args.dst}')
+    print(f'converted {len(state_dict)} tensors ({layout} layout): '
+          f'{args.src} -> {args.dst}')
+    if layout == 'stridemixer':
+        kernel, stride = stride_mixer_kernel(state_dict)
+        print('load it into a SplitMixer with mixer_setting=\'3D\', '
+              f'channel_kernel_size={kernel}, channel_stride={stride}')
 
 
 if __name__ == '__main__':

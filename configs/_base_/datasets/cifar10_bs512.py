@@ -19,7 +19,7 @@ train_pipeline = [
         crop_ratio_range=(1.0, 1.0),
         aspect_ratio_range=(1.0, 1.0)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    {{_base_.torchvision_randaugment}},
+    {{_base_.torchvision_randaugment_32px}},
     dict(type='PackInputs'),
 ]
 

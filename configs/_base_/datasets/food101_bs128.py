@@ -21,7 +21,7 @@ train_pipeline = [
         aspect_ratio_range=(1.0, 1.0),
         backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    {{_base_.torchvision_randaugment}},
+    {{_base_.torchvision_randaugment_224px}},
     dict(type='PackInputs'),
 ]
 

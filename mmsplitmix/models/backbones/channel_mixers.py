@@ -7,7 +7,7 @@ the reference implementation, so that its checkpoints convert by renaming
 module prefixes only.
 """
 from abc import ABCMeta, abstractmethod
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -277,34 +277,106 @@ class TwoPassChannelMixer(_ChannelMixer):
 class StrideChannelMixer(nn.Module):
     """3-D convolution channel mixing.
 
-    A ``Conv3d`` with kernel ``(b, 1, 1)`` and stride ``(b, 1, 1)``, where
-    ``b = C // num_segments``, slides over the channel axis: ``b`` filters
-    (one shared set for all segments) each produce one value per segment,
-    and the ``b * num_segments`` results are the C output channels, ordered
-    filter-major.
+    The channels are treated as a depth axis: a ``Conv3d`` with one input
+    channel, kernel ``(kernel_size, 1, 1)`` and stride ``(stride, 1, 1)``
+    slides over them. It visits ``P = (C - kernel_size) // stride + 1``
+    windows, and ``C // P`` filters (one shared set for all windows) each
+    produce one value per window; the ``(C // P) * P = C`` results are the
+    output channels, ordered filter-major (filter ``f`` of window ``p`` is
+    channel ``f * P + p``).
+
+    Two forms of the reference code's ``StrideMixer``:
+
+    - non-overlapping (its setting III): ``kernel_size = stride =
+      C // num_segments``, the default here;
+    - overlapping (its other settings): ``kernel_size = int(C * ratio)``,
+      ``stride = C - kernel_size``, two windows sharing the middle channels.
 
     Args:
-        channels (int): Number of channels C, divisible by ``num_segments``.
-        num_segments (int): Number of segments.
+        channels (int): Number of channels C.
+        num_segments (int): Number of windows of the default, non-overlapping
+            form; ignored when ``kernel_size`` and ``stride`` are given.
+        kernel_size (int, optional): Channel extent of the kernel.
+        stride (int, optional): Channel stride of the kernel.
     """
 
-    def __init__(self, channels: int, num_segments: int):
+    def __init__(self,
+                 channels: int,
+                 num_segments: int = 2,
+                 kernel_size: Optional[int] = None,
+                 stride: Optional[int] = None):
         super().__init__()
-        if channels % num_segments != 0:
+        if (kernel_size is None) != (stride is None):
             raise ValueError(
-                f'setting 3D needs channels ({channels}) divisible by '
-                f'num_segments ({num_segments})')
-        width = channels // num_segments
+                'setting 3D needs both channel_kernel_size and '
+                f'channel_stride or neither, got {kernel_size} and {stride}')
+        if kernel_size is None:
+            if channels % num_segments != 0:
+                raise ValueError(
+                    f'setting 3D needs channels ({channels}) divisible by '
+                    f'num_segments ({num_segments})')
+            kernel_size = stride = channels // num_segments
+        filters, self.windows = self.geometry(channels, kernel_size, stride)
+        self.kernel_size, self.stride = kernel_size, stride
         self.mixer = nn.Conv3d(
-            1, width, kernel_size=(width, 1, 1), stride=(width, 1, 1))
+            1,
+            filters,
+            kernel_size=(kernel_size, 1, 1),
+            stride=(stride, 1, 1))
+
+    @staticmethod
+    def geometry(channels: int, kernel_size: int,
+                 stride: int) -> Tuple[int, int]:
+        """``(filters, windows)`` of a channel kernel and stride.
+
+        The windows must tile the channels exactly (the last window ends at
+        the last channel) and their number must divide C, so that the output
+        has C channels again.
+
+        Raises:
+            ValueError: When the kernel and stride do not give C outputs.
+        """
+        if not 1 <= kernel_size <= channels:
+            raise ValueError(
+                f'channel_kernel_size must be in [1, {channels}] (the '
+                f'number of channels), got {kernel_size}')
+        if stride < 1:
+            raise ValueError(
+                f'channel_stride must be positive, got {stride}')
+        if (channels - kernel_size) % stride != 0:
+            raise ValueError(
+                f'channel_kernel_size {kernel_size} and channel_stride '
+                f'{stride} leave channels uncovered: (C - kernel) = '
+                f'{channels - kernel_size} must be a multiple of the stride')
+        windows = (channels - kernel_size) // stride + 1
+        if channels % windows != 0:
+            raise ValueError(
+                f'channel_kernel_size {kernel_size} and channel_stride '
+                f'{stride} give {windows} windows, which do not divide the '
+                f'{channels} channels: the output would not have '
+                f'{channels} channels')
+        return channels // windows, windows
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.mixer(x.unsqueeze(1)).flatten(1, 2)
+        out = self.mixer(x.unsqueeze(1)).flatten(1, 2)
+        if _nhwc_view(x) is not None:
+            # keep the layout of the rest of the network
+            out = out.contiguous(memory_format=torch.channels_last)
+        return out
 
 
-def build_channel_mixer(setting: str, channels: int, ratio: float,
-                        num_segments: int, block_index: int) -> nn.Module:
-    """Build the channel mixer of block ``block_index`` for ``setting``."""
+def build_channel_mixer(setting: str,
+                        channels: int,
+                        ratio: float,
+                        num_segments: int,
+                        block_index: int,
+                        channel_kernel_size: Optional[int] = None,
+                        channel_stride: Optional[int] = None) -> nn.Module:
+    """Build the channel mixer of block ``block_index`` for ``setting``.
+
+    ``channel_kernel_size`` and ``channel_stride`` are used by setting 3D
+    only (see :class:`StrideChannelMixer`).
+    """
     if setting == 'I':
         return PartialChannelMixer(channels, ratio, block_index)
     if setting == 'II':
@@ -316,5 +388,6 @@ def build_channel_mixer(setting: str, channels: int, ratio: float,
     if setting == 'V':
         return TwoPassChannelMixer(channels, ratio)
     if setting == '3D':
-        return StrideChannelMixer(channels, num_segments)
+        return StrideChannelMixer(channels, num_segments,
+                                  channel_kernel_size, channel_stride)
     raise ValueError(f'unknown channel mixer setting {setting!r}')

@@ -1,7 +1,7 @@
 """SplitMixer backbone: `SplitMixer: Fat Trimmed From MLP-like Models
 <https://arxiv.org/abs/2207.10255>`_."""
 import numbers
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -11,8 +11,8 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.backbones.convmixer import Residual
 from mmpretrain.registry import MODELS
 
-from .channel_mixers import (build_channel_mixer, partial_channels,
-                             segment_bounds)
+from .channel_mixers import (StrideChannelMixer, build_channel_mixer,
+                             partial_channels, segment_bounds)
 
 MIXER_SETTINGS = ('I', 'II', 'III', 'IV', 'V', '3D')
 
@@ -76,14 +76,24 @@ class SplitMixer(BaseBackbone):
             - 'IV': every segment, each by its own conv.
             - 'V': the first ``int(C * ratio)`` channels, then the last
               ``int(C * ratio)`` of that result.
-            - '3D': a 3-D convolution sliding over the channel axis with
-              kernel and stride ``C // num_segments``.
+            - '3D': a 3-D convolution sliding over the channel axis, with
+              kernel ``channel_kernel_size`` and stride ``channel_stride``
+              (both ``C // num_segments`` unless given).
 
             Defaults to 'I'.
         ratio (float): Fraction of the channels mixed in settings I and V.
             Defaults to 2/3.
         num_segments (int): Number of channel segments in settings II, III,
             IV and 3D. Defaults to 2.
+        channel_kernel_size (int, optional): Setting 3D only: channel extent
+            of the 3-D kernel. Give it together with ``channel_stride``; the
+            windows must tile the channels and their number
+            ``(C - channel_kernel_size) // channel_stride + 1`` must divide
+            C. The reference code's overlapping form is
+            ``int(C * ratio)`` with stride ``C - int(C * ratio)``.
+            Defaults to None, ``C // num_segments``.
+        channel_stride (int, optional): Setting 3D only: channel stride of
+            the 3-D kernel. Defaults to None, ``C // num_segments``.
         spatial_trick (bool): Use 1 x k and k x 1 depthwise convs instead of
             one k x k depthwise conv. Defaults to True.
         channel_trick (bool): Mix channel segments as ``mixer_setting`` says
@@ -133,6 +143,8 @@ class SplitMixer(BaseBackbone):
                  mixer_setting: str = 'I',
                  ratio: float = 2 / 3,
                  num_segments: int = 2,
+                 channel_kernel_size: Optional[int] = None,
+                 channel_stride: Optional[int] = None,
                  spatial_trick: bool = True,
                  channel_trick: bool = True,
                  in_channels: int = 3,
@@ -158,8 +170,14 @@ class SplitMixer(BaseBackbone):
                     f'{name} must be a bool, got {type(flag).__name__}')
         self.mixer_setting = self._check_mixer_setting(mixer_setting)
         self.ratio = self._check_ratio(ratio, self.embed_dims)
+        custom_3d = channel_kernel_size is not None or (
+            channel_stride is not None)
         self.num_segments = self._check_num_segments(
-            num_segments, self.embed_dims, self.mixer_setting)
+            num_segments, self.embed_dims,
+            None if custom_3d else self.mixer_setting)
+        self.channel_kernel_size, self.channel_stride = self._check_3d_kernel(
+            channel_kernel_size, channel_stride, self.embed_dims,
+            self.mixer_setting if channel_trick else None, self.num_segments)
         self.spatial_trick = spatial_trick
         self.channel_trick = channel_trick
         self.out_indices = self._check_out_indices(out_indices, self.depth)
@@ -258,6 +276,35 @@ class SplitMixer(BaseBackbone):
         return int(num_segments)
 
     @staticmethod
+    def _check_3d_kernel(kernel_size, stride, channels: int, setting,
+                         num_segments: int) -> Tuple[Optional[int], ...]:
+        """The channel kernel and stride of setting 3D, or ``(None, None)``
+        for the other settings (``setting`` is None without the channel
+        trick)."""
+        given = [(name, value) for name, value in (
+            ('channel_kernel_size', kernel_size), ('channel_stride', stride))
+                 if value is not None]
+        if setting != '3D':
+            if given:
+                used = ('channel_trick=False' if setting is None else
+                        f'mixer_setting={setting!r}')
+                raise ValueError(
+                    f'{given[0][0]} applies to mixer_setting=\'3D\' with '
+                    f'channel_trick=True only, got {used}')
+            return None, None
+        if not given:
+            width = channels // num_segments
+            return width, width
+        if len(given) == 1:
+            missing = ('channel_stride' if given[0][0] == 'channel_kernel_size'
+                       else 'channel_kernel_size')
+            raise ValueError(f'{given[0][0]} needs {missing} as well')
+        for name, value in given:
+            _check_positive_int(name, value)
+        StrideChannelMixer.geometry(channels, int(kernel_size), int(stride))
+        return int(kernel_size), int(stride)
+
+    @staticmethod
     def _check_out_indices(out_indices, depth: int) -> Tuple[int, ...]:
         if isinstance(out_indices, numbers.Integral) and not isinstance(
                 out_indices, bool):
@@ -299,7 +346,9 @@ class SplitMixer(BaseBackbone):
         if not self.channel_trick:
             return nn.Conv2d(self.embed_dims, self.embed_dims, kernel_size=1)
         return build_channel_mixer(self.mixer_setting, self.embed_dims,
-                                   self.ratio, self.num_segments, block_index)
+                                   self.ratio, self.num_segments, block_index,
+                                   self.channel_kernel_size,
+                                   self.channel_stride)
 
     # ------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:

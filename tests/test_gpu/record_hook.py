@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import torch.distributed as dist
+import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
@@ -16,8 +17,9 @@ class RecordRunHook(Hook):
     training, with:
 
     - ``param_device``: device type of the model's parameters;
-    - ``forward_dtype``: dtype of the backbone's output in the first
-      training iteration (float16 or bfloat16 under autocast);
+    - ``forward_dtype``: dtype of the output of the backbone's first
+      convolution in the first training iteration (float16 or bfloat16
+      under autocast);
     - ``dist_backend`` and ``world_size`` (None when not distributed);
     - ``optim_wrapper``: class name of the optimizer wrapper;
     - ``loss_scaler``: whether its state holds a loss scaler.
@@ -40,13 +42,13 @@ class RecordRunHook(Hook):
             dist.get_world_size() if dist.is_initialized() else None)
         self.record['optim_wrapper'] = type(runner.optim_wrapper).__name__
 
-        def record_dtype(module, inputs, outputs):
-            out = outputs[-1] if isinstance(outputs, (tuple, list)) else \
-                outputs
+        def record_dtype(module, inputs, output):
             self.record.setdefault('forward_dtype',
-                                   str(out.dtype).replace('torch.', ''))
+                                   str(output.dtype).replace('torch.', ''))
 
-        self._handle = model.backbone.register_forward_hook(record_dtype)
+        first_conv = next(m for m in model.backbone.modules()
+                          if isinstance(m, nn.Conv2d))
+        self._handle = first_conv.register_forward_hook(record_dtype)
 
     def after_train(self, runner):
         if self._handle is not None:

@@ -20,7 +20,9 @@
 # gpu_check.log (everything printed). The exit status is 0 when every step
 # passed, 1 when one failed, 2 when the machine cannot run the check.
 #
-# Environment: PYTHON, the interpreter with PyTorch (default python3). On a
+# Environment: PYTHON, the interpreter with PyTorch (default python3);
+# GPU_CHECK_STEPS, the steps to run, comma-separated, from tests,
+# benchmark-fp32, benchmark-amp and throughput (default: all four). On a
 # machine without network access, install mmengine, mmcv-lite and
 # mmpretrain first with tools/offline_wheels.sh.
 set -uo pipefail
@@ -32,6 +34,15 @@ if [ $# -gt 1 ] || [[ ${1:-} == -* ]]; then
 fi
 
 PYTHON=${PYTHON:-python3}
+ALL_STEPS=tests,benchmark-fp32,benchmark-amp,throughput
+SELECTED=${GPU_CHECK_STEPS:-$ALL_STEPS}
+IFS=, read -r -a selected_steps <<<"$SELECTED"
+for name in "${selected_steps[@]}"; do
+    if [[ ",$ALL_STEPS," != *",$name,"* ]]; then
+        echo "gpu_check.sh: GPU_CHECK_STEPS: unknown step '$name' (expected some of $ALL_STEPS)" >&2
+        exit 2
+    fi
+done
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT_DIR=${1:-work_dirs/gpu_check}
 if [ -e "$OUT_DIR" ] && [ ! -d "$OUT_DIR" ]; then
@@ -97,8 +108,9 @@ fi
 STEPS=()
 STATUSES=()
 step() {
-    local name=$1
-    shift
+    local key=$1 name=$2
+    shift 2
+    [[ ",$SELECTED," == *",$key,"* ]] || return 0
     say ""
     say "== $name: $*"
     local start=$SECONDS
@@ -112,13 +124,13 @@ step() {
     fi
 }
 
-step "GPU tests" "$PYTHON" -m pytest tests/test_gpu -v -rs \
+step tests "GPU tests" "$PYTHON" -m pytest tests/test_gpu -v -rs \
     -p no:cacheprovider --junitxml="$OUT_DIR/gpu_tests.xml"
-step "benchmark fp32" "$PYTHON" tools/analysis_tools/benchmark.py --paper \
+step benchmark-fp32 "benchmark fp32" "$PYTHON" tools/analysis_tools/benchmark.py --paper \
     --device cuda --out "$OUT_DIR/benchmark_fp32.json"
-step "benchmark AMP" "$PYTHON" tools/analysis_tools/benchmark.py --paper \
+step benchmark-amp "benchmark AMP" "$PYTHON" tools/analysis_tools/benchmark.py --paper \
     --device cuda --amp --out "$OUT_DIR/benchmark_amp.json"
-step "training throughput" "$PYTHON" \
+step throughput "training throughput" "$PYTHON" \
     tools/analysis_tools/train_throughput.py \
     --out "$OUT_DIR/train_throughput.json"
 

@@ -102,3 +102,22 @@ def test_runs_every_step_and_sums_up(fake_python, tmp_path):
     proc = run_check([out], env=env)
     assert proc.returncode == 0, proc.stdout
     assert len(calls.read_text().splitlines()) == 4
+
+    # A chosen subset, in the usual order.
+    calls.unlink()
+    proc = run_check(
+        [out], env=dict(env, GPU_CHECK_STEPS='throughput,benchmark-fp32'))
+    assert proc.returncode == 0, proc.stdout
+    assert [line.split()[0] for line in calls.read_text().splitlines()
+            ] == ['tools/analysis_tools/benchmark.py',
+                  'tools/analysis_tools/train_throughput.py']
+
+
+def test_unknown_step_is_refused(fake_python, tmp_path):
+    env, calls = fake_python
+    proc = run_check([tmp_path / 'out'],
+                     env=dict(env, GPU_CHECK_STEPS='tests,speed'))
+    assert proc.returncode == 2
+    assert "GPU_CHECK_STEPS: unknown step 'speed'" in proc.stderr
+    assert not calls.exists()
+    assert not (tmp_path / 'out').exists()

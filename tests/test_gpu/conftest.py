@@ -1,0 +1,69 @@
+"""GPU tests: every test in this folder needs CUDA and is skipped without
+it (one rule, applied here to the whole folder).
+
+The tool tests reuse the helpers of ``tests/test_tools/tools_testing.py``:
+generated image folders and a tiny SplitMixer config, trained here with
+non-deterministic CUDA kernels allowed (``deterministic=True`` makes PyTorch
+refuse the CUDA backward of adaptive average pooling).
+"""
+from pathlib import Path
+
+import pytest
+import torch
+
+from gpu_testing import GPU_TESTS_DIR, run_gpu_tool
+from tools_testing import TINY_CONFIG, TOOLS, make_image_folders
+
+requires_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason='needs a CUDA GPU')
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if GPU_TESTS_DIR in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(requires_cuda)
+
+
+@pytest.fixture(scope='session')
+def gpu_tiny_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp('gpu_tiny_images')
+    make_image_folders(root)
+    return root
+
+
+@pytest.fixture(scope='session')
+def gpu_config(gpu_tiny_data, tmp_path_factory):
+    """The tiny config; each run records how it ran (see record_hook.py) in
+    ``<work_dir>/run_record.json``."""
+    folder = tmp_path_factory.mktemp('gpu_configs')
+    base = folder / 'tiny_splitmixer.py'
+    base.write_text(TINY_CONFIG.format(root=str(gpu_tiny_data)))
+    config = folder / 'tiny_splitmixer_cuda.py'
+    config.write_text(
+        f'_base_ = [{str(base)!r}]\n'
+        "custom_imports = dict(imports=['mmsplitmix', 'record_hook'], "
+        'allow_failed_imports=False)\n'
+        "custom_hooks = [dict(type='RecordRunHook')]\n"
+        'randomness = dict(seed=0, deterministic=False)\n')
+    return config
+
+
+@pytest.fixture(scope='session')
+def cuda_trained(gpu_config, tmp_path_factory):
+    """One uninterrupted three-epoch CUDA run with --amp (float16)."""
+    work_dir = tmp_path_factory.mktemp('cuda_trained')
+    proc = run_gpu_tool(
+        [TOOLS / 'train.py', gpu_config, '--work-dir', work_dir, '--amp'])
+    return dict(work_dir=work_dir, output=proc.stdout + proc.stderr)
+
+
+@pytest.fixture
+def strict_fp32():
+    """Full fp32 on CUDA (no TF32) while a test compares with the CPU."""
+    saved = (torch.backends.cudnn.allow_tf32,
+             torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    (torch.backends.cudnn.allow_tf32,
+     torch.backends.cuda.matmul.allow_tf32) = saved

@@ -1,0 +1,233 @@
+"""The training and testing tools on CUDA: mixed precision in float16 and
+bfloat16, the paper's schedule, NCCL through dist_train.sh, test.py, and a
+killed run resumed. Skipped without CUDA (see conftest.py)."""
+import math
+import os
+import pickle
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from gpu_testing import (TOOLS_TESTS_DIR, gpu_tool_env, logged_values,
+                         run_gpu_tool, run_record, train_until_paused)
+from tools_testing import REPO_ROOT, TOOLS, checkpoints_in
+
+import mmsplitmix  # noqa: F401  (safe checkpoint loader)
+from mmsplitmix.utils import load_checkpoint_file
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def checkpoint(path):
+    return load_checkpoint_file(str(path), map_location='cpu')
+
+
+def assert_finite_losses(output):
+    losses = logged_values(output, 'loss')
+    assert losses, 'no loss logged'
+    assert all(math.isfinite(v) for v in losses), losses
+
+
+def printed_accuracy(stdout):
+    match = re.search(r'Test metrics:\naccuracy/top1: ([0-9.]+)', stdout)
+    assert match, stdout[-3000:]
+    return float(match.group(1))
+
+
+def test_amp_float16_training(cuda_trained):
+    work_dir = cuda_trained['work_dir']
+    record = run_record(work_dir)
+    assert record['param_device'] == 'cuda'
+    assert record['optim_wrapper'] == 'AmpOptimWrapper'
+    assert record['forward_dtype'] == 'float16'
+    assert record['loss_scaler']
+    assert record['dist_backend'] is None
+    assert checkpoints_in(work_dir) == [
+        'epoch_1.pth', 'epoch_2.pth', 'epoch_3.pth'
+    ]
+    assert 'Epoch(train) [3][3/3]' in cuda_trained['output']
+    assert 'mixed precision needs a GPU' not in cuda_trained['output']
+    assert_finite_losses(cuda_trained['output'])
+    saved = checkpoint(Path(work_dir) / 'epoch_3.pth')
+    assert 'loss_scaler' in saved['optimizer']
+    assert saved['meta']['epoch'] == 3
+
+
+def test_amp_bfloat16_training(gpu_config, tmp_path):
+    if not torch.cuda.is_bf16_supported():
+        pytest.skip('this GPU has no bfloat16 support')
+    proc = run_gpu_tool([
+        TOOLS / 'train.py', gpu_config, '--work-dir', tmp_path, '--amp',
+        '--cfg-options', 'optim_wrapper.dtype=bfloat16',
+        'train_cfg.max_epochs=1'
+    ])
+    record = run_record(tmp_path)
+    assert record['param_device'] == 'cuda'
+    assert record['optim_wrapper'] == 'AmpOptimWrapper'
+    assert record['forward_dtype'] == 'bfloat16'
+    assert checkpoints_in(tmp_path) == ['epoch_1.pth']
+    assert_finite_losses(proc.stdout + proc.stderr)
+
+
+def test_paper_schedule_uses_mixed_precision_on_cuda(gpu_tiny_data,
+                                                     tmp_path):
+    """The paper's schedule asks for AMP in the config (no --amp flag)."""
+    base = REPO_ROOT / 'configs' / '_base_'
+    config = tmp_path / 'paper_schedule_tiny.py'
+    config.write_text(f'''
+_base_ = [
+    {str(base / 'models' / 'splitmixer-i-256-8.py')!r},
+    {str(base / 'schedules' / 'splitmixer_bs512_adamw_100e.py')!r},
+    {str(base / 'default_runtime.py')!r},
+]
+custom_imports = dict(imports=['mmsplitmix', 'record_hook'],
+                      allow_failed_imports=False)
+custom_hooks = [dict(type='RecordRunHook')]
+model = dict(
+    backbone=dict(arch=dict(embed_dims=16, depth=2, patch_size=4,
+                            kernel_size=3)),
+    head=dict(num_classes=3, in_channels=16))
+data_preprocessor = dict(
+    num_classes=3, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
+pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_dataloader = dict(
+    batch_size=8, num_workers=0,
+    dataset=dict(type='CustomDataset', data_root={str(gpu_tiny_data)!r},
+                 pipeline=pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = dict(
+    batch_size=8, num_workers=0,
+    dataset=dict(type='CustomDataset', data_root={str(gpu_tiny_data)!r},
+                 pipeline=pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False))
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+train_cfg = dict(max_epochs=2)
+default_hooks = dict(logger=dict(interval=1))
+randomness = dict(seed=0)
+''')
+    proc = run_gpu_tool(
+        [TOOLS / 'train.py', config, '--work-dir', tmp_path / 'work'])
+    output = proc.stdout + proc.stderr
+    record = run_record(tmp_path / 'work')
+    assert record['param_device'] == 'cuda'
+    assert record['optim_wrapper'] == 'AmpOptimWrapper'
+    assert record['forward_dtype'] == 'float16'
+    assert 'full precision (fp32)' not in output
+    assert 'Epoch(train) [2][3/3]' in output
+    assert_finite_losses(output)
+
+
+def test_dist_train_sh_one_process_on_nccl(gpu_config, tmp_path):
+    env = gpu_tool_env()
+    env['PORT'] = str(free_port())
+    env['PYTHON'] = sys.executable
+    proc = subprocess.run([
+        'bash', REPO_ROOT / 'tools' / 'dist_train.sh', gpu_config, '1',
+        '--work-dir', tmp_path, '--amp', '--cfg-options',
+        'train_cfg.max_epochs=1'
+    ],
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    record = run_record(tmp_path)
+    assert record['dist_backend'] == 'nccl'
+    assert record['world_size'] == 1
+    assert record['param_device'] == 'cuda'
+    assert record['forward_dtype'] == 'float16'
+    assert 'with gloo' not in output
+    assert 'Epoch(train) [1][3/3]' in output
+    assert checkpoints_in(tmp_path) == ['epoch_1.pth']
+
+
+def test_test_py_on_cuda_and_on_cpu(cuda_trained, gpu_config, tmp_path):
+    """A checkpoint trained on CUDA tests on CUDA with the accuracy of the
+    last validation, and gives the same predictions on the CPU."""
+    weights = Path(cuda_trained['work_dir']) / 'epoch_3.pth'
+    val_accuracy = logged_values(cuda_trained['output'],
+                                 'accuracy/top1')[-1]
+    predictions = {}
+    for device in ('cuda', 'cpu'):
+        env = gpu_tool_env()
+        if device == 'cpu':
+            env['CUDA_VISIBLE_DEVICES'] = ''
+        out = tmp_path / f'predictions_{device}.pkl'
+        proc = run_gpu_tool([
+            TOOLS / 'test.py', gpu_config, weights, '--work-dir',
+            tmp_path / device, '--out', out
+        ],
+                            env=env)
+        assert printed_accuracy(proc.stdout) == pytest.approx(
+            val_accuracy, abs=1e-4)
+        with open(out, 'rb') as f:
+            predictions[device] = pickle.load(f)
+    assert len(predictions['cuda']) == len(predictions['cpu']) == 24
+    for on_cuda, on_cpu in zip(predictions['cuda'], predictions['cpu']):
+        torch.testing.assert_close(
+            on_cuda['pred_score'], on_cpu['pred_score'], rtol=1e-3,
+            atol=1e-4)
+        assert int(on_cuda['pred_label']) == int(on_cpu['pred_label'])
+
+
+def test_resume_after_sigkill_on_cuda(cuda_trained, gpu_config, tmp_path):
+    marker = tmp_path / 'paused'
+    pausing_config = tmp_path / 'tiny_pausing_cuda.py'
+    pausing_config.write_text(
+        f'_base_ = [{str(gpu_config)!r}]\n'
+        "custom_imports = dict(imports=['mmsplitmix', 'record_hook', "
+        "'pause_hook'], allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='RecordRunHook'), "
+        f"dict(type='PauseAfterFirstEpochHook', marker={str(marker)!r})]\n")
+    work_dir = tmp_path / 'work'
+    env = gpu_tool_env()
+    env['PYTHONPATH'] += os.pathsep + str(TOOLS_TESTS_DIR)
+    status = train_until_paused([
+        REPO_ROOT / 'tools' / 'train.py', pausing_config, '--work-dir',
+        work_dir, '--amp'
+    ], marker, tmp_path / 'killed_run.log', env)
+    assert status == -signal.SIGKILL
+    assert checkpoints_in(work_dir) == ['epoch_1.pth']
+
+    resumed = run_gpu_tool([
+        TOOLS / 'train.py', gpu_config, '--work-dir', work_dir, '--amp',
+        '--resume'
+    ])
+    output = resumed.stdout + resumed.stderr
+    assert 'resumed epoch: 1' in output
+    assert 'Epoch(train) [1]' not in output
+    assert 'Epoch(train) [3][3/3]' in output
+    assert checkpoints_in(work_dir) == [
+        'epoch_1.pth', 'epoch_2.pth', 'epoch_3.pth'
+    ]
+    assert run_record(work_dir)['param_device'] == 'cuda'
+    resumed_state = checkpoint(work_dir / 'epoch_3.pth')
+    assert 'loss_scaler' in resumed_state['optimizer']
+    first = checkpoint(work_dir / 'epoch_1.pth')['state_dict']
+    reference = checkpoint(
+        Path(cuda_trained['work_dir']) / 'epoch_3.pth')['state_dict']
+    weights = resumed_state['state_dict']
+    assert weights.keys() == reference.keys()
+    # CUDA kernels may sum in any order: equal up to rounding, and moved
+    # on from the checkpoint resumed.
+    for name, value in reference.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(
+                weights[name], value, rtol=1e-2, atol=1e-3, msg=name)
+        else:
+            assert torch.equal(weights[name], value), name
+    assert not torch.equal(weights['backbone.stem.0.weight'],
+                           first['backbone.stem.0.weight'])

@@ -1,0 +1,176 @@
+"""train_throughput.py on the CPU with tiny sizes: the generated CIFAR-10
+files, the three measurements and the report (never the speeds
+themselves)."""
+import importlib.util
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from tools_testing import REPO_ROOT, run_tool
+
+TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'train_throughput.py'
+# A small SplitMixer in the paper's recipe, so that the CPU run is quick.
+TINY_MODEL = [
+    'model.backbone.arch.embed_dims=16', 'model.backbone.arch.depth=2',
+    'model.head.in_channels=16'
+]
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location('train_throughput', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+train_throughput = _load_tool()
+
+
+def test_generated_cifar10_has_the_real_layout(tmp_path):
+    from mmpretrain.datasets.categories import CIFAR10_CATEGORIES
+    from mmpretrain.registry import DATASETS
+
+    folder = train_throughput.write_cifar10(tmp_path, 103)
+    assert folder == tmp_path / 'cifar-10-batches-py'
+    assert sorted(p.name for p in folder.iterdir()) == [
+        'batches.meta', 'data_batch_1', 'data_batch_2', 'data_batch_3',
+        'data_batch_4', 'data_batch_5', 'test_batch'
+    ]
+    sizes = []
+    for name in train_throughput.TRAIN_FILES + ('test_batch', ):
+        with open(folder / name, 'rb') as f:
+            entry = pickle.load(f, encoding='latin1')
+        assert set(entry) == {'batch_label', 'labels', 'data', 'filenames'}
+        assert entry['data'].dtype == np.uint8
+        assert entry['data'].shape == (len(entry['labels']), 3072)
+        assert len(entry['filenames']) == len(entry['labels'])
+        assert all(0 <= label < 10 for label in entry['labels'])
+        sizes.append(len(entry['labels']))
+    assert sizes == [21, 21, 21, 20, 20, 20]
+    with open(folder / 'batches.meta', 'rb') as f:
+        meta = pickle.load(f, encoding='latin1')
+    assert meta['label_names'] == list(CIFAR10_CATEGORIES)
+    assert train_throughput.cifar10_present(tmp_path)
+
+    # Read back as the configs read CIFAR-10 (BGR images), md5s aside.
+    import mmsplitmix  # noqa: F401
+    train_throughput.register_generated_dataset()
+    dataset = DATASETS.build(
+        dict(
+            type=train_throughput.GENERATED_DATASET,
+            data_root=str(tmp_path),
+            split='train',
+            pipeline=[]))
+    assert len(dataset) == 103
+    with open(folder / 'data_batch_1', 'rb') as f:
+        first = pickle.load(f, encoding='latin1')
+    rgb = first['data'][0].reshape(3, 32, 32).transpose(1, 2, 0)
+    np.testing.assert_array_equal(dataset[0]['img'], rgb[..., ::-1])
+    assert dataset[0]['gt_label'] == first['labels'][0]
+    test_set = DATASETS.build(
+        dict(
+            type=train_throughput.GENERATED_DATASET,
+            data_root=str(tmp_path),
+            split='test',
+            pipeline=[]))
+    assert len(test_set) == 20
+
+
+def test_incomplete_dataset_is_named(tmp_path):
+    assert not train_throughput.cifar10_present(tmp_path)
+    folder = train_throughput.write_cifar10(tmp_path, 10)
+    (folder / 'data_batch_3').unlink()
+    with pytest.raises(FileNotFoundError, match='data_batch_3 missing'):
+        train_throughput.cifar10_present(tmp_path)
+
+
+def test_summary():
+    rates = dict(training_loop=900.0, data_pipeline=1000.0, model=4000.0)
+    summary = train_throughput.summarize(rates, 100)
+    assert summary['bottleneck'] == 'data pipeline'
+    assert summary['bottleneck_factor'] == pytest.approx(4.0)
+    assert summary['loop_efficiency'] == pytest.approx(0.9)
+    assert summary['schedule_images'] == 5000000
+    assert summary['implied_seconds']['training_loop'] == pytest.approx(
+        5000000 / 900)
+    summary = train_throughput.summarize(
+        dict(training_loop=90.0, data_pipeline=300.0, model=100.0), 10)
+    assert summary['bottleneck'] == 'model'
+    assert summary['bottleneck_factor'] == pytest.approx(3.0)
+    assert summary['implied_seconds']['model'] == pytest.approx(5000)
+
+
+def test_measures_the_paper_recipe_end_to_end(tmp_path):
+    out = tmp_path / 'throughput.json'
+    data_root = tmp_path / 'data'
+    work_dir = tmp_path / 'work'
+    proc = run_tool([
+        TOOL, '--num-images', 60, '--batch-size', 8, '--warmup', 1,
+        '--iters', 3, '--num-workers', 1, '--data-root', data_root,
+        '--work-dir', work_dir, '--out', out, '--cfg-options'
+    ] + TINY_MODEL)
+    result = json.loads(out.read_text())
+    settings = result['settings']
+    assert settings['config'].endswith('splitmixer-i-256-8_1xb512_cifar10.py')
+    assert settings['device'] == 'cpu'
+    assert settings['precision'] == 'fp32'  # the AMP fallback on a CPU
+    assert (settings['batch_size'], settings['num_workers'],
+            settings['dataset_images'], settings['warmup'],
+            settings['iters']) == (8, 1, 60, 1, 3)
+    rates, seconds = result['images_per_second'], result['seconds']
+    for name in ('training_loop', 'data_pipeline', 'model'):
+        # 3 timed iterations of 8 images each
+        assert rates[name] * seconds[name] == pytest.approx(24)
+    summary = result['summary']
+    slower = min(('data_pipeline', 'model'), key=rates.get)
+    assert summary['bottleneck'] == slower.replace('_', ' ')
+    assert summary['schedule_epochs'] == 100
+    assert summary['implied_seconds']['training_loop'] == pytest.approx(
+        100 * 50000 / rates['training_loop'])
+
+    report = proc.stdout
+    assert 'fp32; batch 8, dataloader workers 1, 60 training images' in \
+        report
+    for row in ('| whole training loop |', '| data pipeline alone |',
+                '| model alone (fixed batch) |'):
+        assert row in report
+    assert f"Bottleneck: the {summary['bottleneck']}" in report
+    # The dataset was generated where asked, and training used it with the
+    # config's pipeline (RandAugment included).
+    assert train_throughput.cifar10_present(data_root)
+    logs = list(work_dir.glob('*/*.log'))
+    assert len(logs) == 1
+    log = logs[0].read_text()
+    assert 'RandAugment' in log and 'GeneratedCIFAR10' in log
+
+
+def test_bad_arguments_fail_before_anything_is_written(tiny_config,
+                                                       tmp_path):
+    data_root = tmp_path / 'data'
+    base = ['--data-root', str(data_root)]
+    a_file = tmp_path / 'file'
+    a_file.write_text('')
+    cases = [
+        ([str(tmp_path / 'missing.py')], FileNotFoundError,
+         'config file not found'),
+        (['--num-images', '0'], ValueError, '--num-images must be >= 1'),
+        (['--warmup', '0'], ValueError, '--warmup must be >= 1'),
+        (['--num-workers', '-1'], ValueError, '--num-workers must be >= 0'),
+        (['--work-dir', str(a_file)], NotADirectoryError,
+         '--work-dir must be a folder'),
+        (['--out', str(tmp_path / 'no' / 'x.json')], FileNotFoundError,
+         '--out: the folder'),
+        ([str(tiny_config)], ValueError,
+         "trains on 'CustomDataset'; this tool generates CIFAR-10"),
+    ]
+    for args, error, message in cases:
+        with pytest.raises(error, match=message):
+            train_throughput.main(args + base)
+    with pytest.raises(NotADirectoryError, match='--data-root must be'):
+        train_throughput.main(['--data-root', str(a_file)])
+    assert not data_root.exists()
+    proc = run_tool([TOOL, '--iters', '0'], check=False)
+    assert proc.returncode == 1
+    assert 'error: --iters must be >= 1, got 0' in proc.stderr

@@ -11,6 +11,7 @@ mmengine resolves, like the ``mmpretrain::`` ones:
   ``pkg_resources``, which setuptools >= 81 no longer ships.
 """
 import datetime
+import importlib
 import importlib.metadata
 import importlib.util
 import os.path as osp
@@ -61,6 +62,9 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 
 
 def _distribution(package: str) -> Optional[importlib.metadata.Distribution]:
+    # See packages installed since the interpreter started (mmengine's hub
+    # pip-installs a missing package, then looks it up).
+    importlib.invalidate_caches()
     try:
         return importlib.metadata.distribution(package)
     except importlib.metadata.PackageNotFoundError:
@@ -143,7 +147,6 @@ def use_importlib_package_lookup() -> None:
             functions (a changed mmengine), rather than leaving a lookup
             that fails later.
     """
-    import importlib
     replacements = {
         'is_installed': is_installed,
         'get_installed_path': get_installed_path,

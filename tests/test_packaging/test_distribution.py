@@ -7,7 +7,6 @@ The environment sees the system's packages (torch, mmengine, mmpretrain,
 setuptools >= 81. Everything runs from a temporary folder, so the checkout
 cannot be imported by accident.
 """
-import importlib
 import json
 import os
 import shutil
@@ -149,7 +148,6 @@ def sdist(source_tree, tmp_path_factory):
     """``python -m build --sdist``, through the same backend call."""
     out = tmp_path_factory.mktemp('sdist')
     backend = build_backend()
-    importlib.import_module(backend.split(':')[0])  # installed here
     proc = run([
         sys.executable, '-c',
         f'import sys, {backend} as b; print(b.build_sdist(sys.argv[1]))',

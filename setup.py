@@ -1,4 +1,9 @@
-"""Install mmsplitmix: ``pip install -e .`` (or ``pip install .``)."""
+"""Install mmsplitmix: ``pip install -e .`` (or ``pip install .``).
+
+Builds through pyproject.toml's setuptools backend; MANIFEST.in lists what
+the source distribution holds besides the package (requirements, configs,
+tools, model index, licence), so that a wheel built from it is complete.
+"""
 import importlib.metadata
 import os
 import shutil
@@ -12,6 +17,10 @@ HERE = Path(__file__).resolve().parent
 # Files that `mim` and the model zoo look up inside the installed package,
 # the way mmpretrain ships its `.mim` folder.
 MIM_RESOURCES = ('configs', 'tools', 'model-index.yml')
+# setup.py commands that build or install the package (not the metadata-
+# or sdist-only ones, which leave mmsplitmix/.mim alone).
+BUILD_COMMANDS = ('build', 'build_py', 'bdist_wheel', 'bdist_egg', 'install',
+                  'develop', 'editable_wheel')
 
 
 def read_requirements(name):
@@ -46,19 +55,27 @@ def mmcv_requirement():
 def sync_mim_resources():
     """Put configs, tools and the model index inside the package.
 
-    Editable installs link to the working tree; other builds copy it.
+    Editable installs link to the working tree; other builds copy it. A
+    resource missing from the tree (e.g. a source distribution that only
+    ships the copy) keeps the copy already there; one found in neither
+    place stops the build, rather than building a package without it.
     """
     editable = any(cmd in sys.argv for cmd in ('develop', 'editable_wheel'))
     mim = HERE / 'mmsplitmix' / '.mim'
     mim.mkdir(exist_ok=True)
     for name in MIM_RESOURCES:
         src, dst = HERE / name, mim / name
+        if not src.exists():
+            if dst.exists() and not dst.is_symlink():
+                continue
+            raise FileNotFoundError(
+                f'cannot build mmsplitmix: {name} is in neither {src} nor '
+                f'{dst}; build from a complete source tree or source '
+                'distribution')
         if dst.is_symlink() or dst.is_file():
             dst.unlink()
         elif dst.is_dir():
             shutil.rmtree(dst)
-        if not src.exists():
-            continue
         if editable:
             dst.symlink_to(os.path.relpath(src, mim))
         elif src.is_dir():
@@ -75,7 +92,8 @@ def version():
 
 
 if __name__ == '__main__':
-    sync_mim_resources()
+    if any(cmd in sys.argv[1:] for cmd in BUILD_COMMANDS):
+        sync_mim_resources()
     setup(
         name='mmsplitmix',
         version=version(),
@@ -87,7 +105,8 @@ if __name__ == '__main__':
         include_package_data=True,
         package_data={'mmsplitmix': ['.mim/**/*', '.mim/*']},
         python_requires='>=3.8',
-        license='Apache License 2.0',
+        license='Apache-2.0',
+        license_files=['LICENSE'],
         install_requires=read_requirements('runtime.txt') +
         mmcv_requirement(),
         extras_require={

@@ -3,16 +3,51 @@
 After ``import mmsplitmix``, ``mmpretrain.list_models('splitmixer*')``,
 ``mmpretrain.get_model(name)`` and ``mmpretrain.inference_model(name, ...)``
 know the paper's experiments by their config names.
+
+No trained weights are published yet. A model without weights in the index
+gets, in ``ModelHub``, a ``weights`` URI that mmengine's ``CheckpointLoader``
+answers with :class:`NoTrainedWeightsError`, so ``get_model(name,
+pretrained=True)`` (and the inferencers, whose default that is) say so
+instead of returning random weights.
 """
 import warnings
 from pathlib import Path
 from typing import List, Optional
 
+from mmengine.runner.checkpoint import CheckpointLoader
 from mmpretrain.apis import ModelHub
 from modelindex.load_model_index import load
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 MODEL_INDEX = 'model-index.yml'
+# ``weights`` of the models that have none; the rest of the URI is the name.
+NO_WEIGHTS_PREFIX = 'mmsplitmix-no-weights://'
+
+
+class NoTrainedWeightsError(ValueError):
+    """``pretrained=True`` for a model that has no published weights."""
+
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(no_weights_message(name))
+
+
+def no_weights_message(name: str) -> str:
+    """What to tell a user who asks for the trained weights of ``name``."""
+    return (f'no trained weights exist for {name!r}: mmsplitmix publishes '
+            'none yet. Pass pretrained=PATH to your own checkpoint (e.g. '
+            'one written by tools/train.py), or pretrained=False for '
+            'randomly initialised weights.')
+
+
+def load_from_no_weights(filename, map_location=None):
+    """mmengine checkpoint loader of the ``NO_WEIGHTS_PREFIX`` URIs: there
+    is nothing to load, so it raises :class:`NoTrainedWeightsError`."""
+    raise NoTrainedWeightsError(filename[len(NO_WEIGHTS_PREFIX):])
+
+
+CheckpointLoader.register_scheme(
+    prefixes=NO_WEIGHTS_PREFIX, loader=load_from_no_weights, force=True)
 
 
 def resource_roots() -> List[Path]:
@@ -103,4 +138,8 @@ def register_model_index(index_path=None) -> bool:
             f'cannot register {index_path}: the model names {taken} are '
             "already in mmpretrain's ModelHub")
     ModelHub.register_model_index(index_path, config_prefix=index_path.parent)
+    for name in names:
+        metainfo = ModelHub._models_dict[name]
+        if metainfo.weights is None:
+            metainfo.weights = NO_WEIGHTS_PREFIX + name
     return True

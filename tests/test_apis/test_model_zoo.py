@@ -5,13 +5,16 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmpretrain import get_model, inference_model, list_models
+from mmpretrain import (ImageClassificationInferencer, get_model,
+                        inference_model, list_models)
 from mmpretrain.apis import ModelHub
 from mmpretrain.datasets.categories import CIFAR10_CATEGORIES
 
 import mmsplitmix
-from mmsplitmix.apis import (find_resource, model_index_path,
-                             project_model_names, register_model_index)
+from mmsplitmix.apis import (NO_WEIGHTS_PREFIX, NoTrainedWeightsError,
+                             find_resource, model_index_path,
+                             no_weights_message, project_model_names,
+                             register_model_index)
 from mmsplitmix.datasets.categories import FLOWERS102_CATEGORIES
 
 SETTINGS = ('i', 'ii', 'iii', 'iv', 'v')
@@ -120,3 +123,44 @@ def test_inference_model_uses_the_dataset_class_names(image):
     result = inference_model('mlp-mixer-512-8-p4_1xb512_cifar10', image,
                              pretrained=False)
     assert result['pred_class'] in CIFAR10_CATEGORIES
+
+
+@pytest.mark.parametrize('name', [CIFAR_NAME, 'convmixer-256-8_1xb512_cifar10'])
+def test_pretrained_true_says_there_are_no_weights(name):
+    with pytest.raises(NoTrainedWeightsError) as error:
+        get_model(name, pretrained=True)
+    message = str(error.value)
+    assert message == no_weights_message(name)
+    assert f'no trained weights exist for {name!r}' in message
+    assert 'pretrained=PATH' in message and 'pretrained=False' in message
+    assert error.value.name == name
+
+
+def test_inferencers_default_to_pretrained_and_say_so(image):
+    # mmpretrain's inferencers ask for the trained weights unless told not.
+    with pytest.raises(NoTrainedWeightsError, match=CIFAR_NAME):
+        ImageClassificationInferencer(CIFAR_NAME)
+    with pytest.raises(NoTrainedWeightsError, match=CIFAR_NAME):
+        inference_model(CIFAR_NAME, image)
+
+
+def test_only_models_without_weights_get_the_marker():
+    for name in project_model_names():
+        assert ModelHub.get(name).weights == NO_WEIGHTS_PREFIX + name
+    # mmpretrain's own models keep their published weights.
+    assert ModelHub.get('resnet18_8xb16_cifar10').weights.startswith(
+        'https://')
+
+
+def test_paper_results_are_marked_in_the_model_metadata():
+    for name in project_model_names():
+        metainfo = ModelHub.get(name)
+        top1 = [result.metrics.get('Top 1 Accuracy')
+                for result in metainfo.results]
+        mark = metainfo.metadata.data.get('Results Reported By')
+        if any(value is not None for value in top1):
+            assert mark == 'SplitMixer paper, not reproduced', name
+            assert 'Reported in the SplitMixer paper' in \
+                metainfo.data['Results Source']
+        else:
+            assert mark is None, name

@@ -1,19 +1,52 @@
 """Tables, JSON files and charts of benchmark results.
 
-A result is a dict with the keys ``name``, ``input_shape`` (C, H, W),
-``batch_size``, ``params``, ``flops``, ``inference`` and ``training``
-(images per second). :func:`add_speedups` adds ``inference_speedup`` and
-``training_speedup``: the throughput over that of the first result with the
-same input shape and batch size.
+A measurement is a dict with the keys ``name``, ``mode``, ``input_shape``
+(C, H, W), ``batch_size``, ``params``, ``flops`` and, for ``kind`` in
+inference and training, ``kind`` (images per second, None where the mode
+has no such step), ``{kind}_time`` and ``{kind}_first_time`` (seconds).
+:func:`best_modes` keeps each model's best mode per kind of step, and
+:func:`add_speedups` adds ``inference_speedup`` and ``training_speedup``:
+the throughput over that of the first model with the same input shape and
+batch size.
 """
 import json
 from typing import Dict, List, Sequence
 
 from .complexity import format_millions
 
+KINDS = ('inference', 'training')
+
 
 def _group_key(result: dict):
     return tuple(result['input_shape']), result['batch_size']
+
+
+def best_modes(measurements: Sequence[dict]) -> List[dict]:
+    """One result per model (in order of first appearance): for each kind
+    of step, the throughput of its fastest mode, that mode
+    (``{kind}_mode``), and the extra time its first step took
+    (``{kind}_compile_time``: first step minus median step, the cost of
+    compiling in compile modes)."""
+    by_name: Dict[str, dict] = {}
+    for m in measurements:
+        best = by_name.setdefault(
+            m['name'], {
+                key: value
+                for key, value in m.items()
+                if key not in ('mode', ) and not key.startswith(KINDS)
+            })
+        for kind in KINDS:
+            if m[kind] is None or (best.get(kind) is not None
+                                   and best[kind] >= m[kind]):
+                continue
+            best.update({
+                kind: m[kind],
+                f'{kind}_mode': m['mode'],
+                f'{kind}_time': m[f'{kind}_time'],
+                f'{kind}_compile_time': max(
+                    0.0, m[f'{kind}_first_time'] - m[f'{kind}_time'])
+            })
+    return list(by_name.values())
 
 
 def add_speedups(results: Sequence[dict]) -> List[dict]:
@@ -24,39 +57,70 @@ def add_speedups(results: Sequence[dict]) -> List[dict]:
     for result in results:
         base = baselines.setdefault(_group_key(result), result)
         result = dict(result)
-        for kind in ('inference', 'training'):
+        for kind in KINDS:
             result[f'{kind}_speedup'] = result[kind] / base[kind]
         out.append(result)
     return out
 
 
 def format_table(results: Sequence[dict]) -> str:
-    """A Markdown table of results (with speed-ups, see
-    :func:`add_speedups`)."""
+    """A Markdown table of each model at its best (see :func:`best_modes`
+    and :func:`add_speedups`)."""
     header = ('| Model | Input | Batch | Params | FLOPs | Inference (img/s) '
-              '| Training (img/s) | Inference speed-up | Training speed-up |')
-    lines = [header, '|' + '|'.join(['---'] * 9) + '|']
+              '| Inference mode | Training (img/s) | Training mode '
+              '| Inference speed-up | Training speed-up |')
+    lines = [header, '|' + '|'.join(['---'] * 11) + '|']
     for r in results:
         c, h, w = r['input_shape']
         lines.append(f"| {r['name']} | {h}x{w} | {r['batch_size']} "
                      f"| {format_millions(r['params'])} "
                      f"| {format_millions(r['flops'], 1)} "
-                     f"| {r['inference']:.1f} | {r['training']:.1f} "
+                     f"| {r['inference']:.1f} | {r['inference_mode']} "
+                     f"| {r['training']:.1f} | {r['training_mode']} "
                      f"| {r['inference_speedup']:.2f}x "
                      f"| {r['training_speedup']:.2f}x |")
     return '\n'.join(lines)
 
 
-def write_json(path: str, results: Sequence[dict], settings: dict) -> None:
-    """Write ``dict(settings=..., results=...)`` to ``path`` as JSON."""
+def format_modes_table(measurements: Sequence[dict]) -> str:
+    """A Markdown table of every model in every mode measured, with the
+    time of the first step apart (it includes compiling)."""
+
+    def cell(value, fmt):
+        return '-' if value is None else format(value, fmt)
+
+    lines = [
+        '| Model | Mode | Inference (img/s) | Training (img/s) '
+        '| First inference step (s) | First training step (s) |',
+        '|' + '|'.join(['---'] * 6) + '|'
+    ]
+    for m in measurements:
+        lines.append(f"| {m['name']} | {m['mode']} "
+                     f"| {cell(m['inference'], '.1f')} "
+                     f"| {cell(m['training'], '.1f')} "
+                     f"| {cell(m['inference_first_time'], '.2f')} "
+                     f"| {cell(m['training_first_time'], '.2f')} |")
+    return '\n'.join(lines)
+
+
+def write_json(path: str, results: Sequence[dict],
+               measurements: Sequence[dict], settings: dict) -> None:
+    """Write ``dict(settings=..., results=..., measurements=...)`` to
+    ``path`` as JSON: the best modes and every mode measured."""
     with open(path, 'w', encoding='utf-8') as file:
         json.dump(
-            dict(settings=settings, results=list(results)), file, indent=2)
+            dict(
+                settings=settings,
+                results=list(results),
+                measurements=list(measurements)),
+            file,
+            indent=2)
         file.write('\n')
 
 
 def plot_throughput(path: str, results: Sequence[dict], title: str) -> None:
-    """Save a chart of inference and training throughput against FLOPs.
+    """Save a chart of inference and training throughput (each model at its
+    best mode) against FLOPs.
 
     One panel per kind of step; one marker per input size; every point is
     labelled with its model name.

@@ -1,39 +1,80 @@
-"""Inference and training-step throughput of models, in images per second.
+"""Inference and training-step throughput of models, in images per second,
+in each of the modes a model can run in.
 
-Every model is warmed up first. Then the timed steps run round-robin: each
-repeat times one inference step of every model in turn, then one training
-step of every model, so that changes of the machine's load over time affect
-all models and both kinds of step alike. The throughput of a model is the
-batch size divided by the median step time. On a GPU every step is
-synchronised before its clock is read.
+A mode is a combination of the standard ways of running a PyTorch model
+faster without changing its function (see :data:`MODES`). Every model is
+prepared in every mode asked for, as its own copy, and warmed up; the first
+step of each is timed on its own, so that compiling shows apart from the
+steady speed. Then the timed steps run round-robin: each repeat times one
+inference step of every (model, mode) in turn, then one training step of
+each, so that changes of the machine's load over time affect all of them
+alike. The throughput is the batch size divided by the median step time. On
+a GPU every step is synchronised before its clock is read.
 """
 import contextlib
+import copy
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmsplitmix.models.speed_modes import (deployable_modules,
+                                           switch_to_deploy, to_channels_last)
+
+#: The modes, each a '+'-joined set of: ``channels_last`` (model and inputs
+#: in the channels-last memory format), ``compile`` (``torch.compile`` with
+#: its default options) and ``deploy`` (the model's deploy form, for models
+#: that offer one, inference only; SplitMixer's implies channels-last).
+MODES = ('eager', 'channels_last', 'compile', 'channels_last+compile',
+         'deploy', 'deploy+compile')
+_FEATURES = ('channels_last', 'compile', 'deploy')
+
+
+def mode_features(mode: str) -> frozenset:
+    """The features of a mode name, e.g. ``{'channels_last', 'compile'}``
+    for ``'channels_last+compile'``."""
+    if mode == 'eager':
+        return frozenset()
+    features = mode.split('+')
+    if mode not in MODES or any(f not in _FEATURES for f in features):
+        raise ValueError(f'unknown mode {mode!r}; choose from {list(MODES)}')
+    return frozenset(features)
+
+
+def supports_mode(model: nn.Module, mode: str) -> bool:
+    """Whether ``model`` can run in ``mode`` (deploy needs a deploy form)."""
+    return 'deploy' not in mode_features(mode) or bool(
+        deployable_modules(model))
+
+
+def trains_in_mode(mode: str) -> bool:
+    """Deploy forms are for inference: a mode with deploy has no training
+    step."""
+    return 'deploy' not in mode_features(mode)
+
 
 @dataclass
 class BenchmarkCase:
-    """One model to measure.
+    """One model to measure in one mode.
 
     Args:
         name (str): Name shown in tables and charts.
         model (nn.Module): The model. An mmpretrain classifier is called in
             ``'tensor'`` mode, anything else plainly; either must return the
-            logits.
+            logits. It is copied, never changed.
         input_shape (tuple[int, int, int]): ``(C, H, W)`` of one image.
         batch_size (int): Images per step.
+        mode (str): One of :data:`MODES`. Defaults to 'eager'.
     """
     name: str
     model: nn.Module
     input_shape: Sequence[int]
     batch_size: int
+    mode: str = 'eager'
 
 
 def _logits(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
@@ -46,17 +87,25 @@ def _logits(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     return out
 
 
-class _Runner:
-    """Inputs, optimizer and step functions of one case."""
+class _CaseSteps:
+    """The prepared models, inputs, optimizer and steps of one case."""
 
-    def __init__(self, case: BenchmarkCase, device: torch.device, amp: bool,
-                 channels_last: bool):
-        self.case = case
+    def __init__(self, case: BenchmarkCase, device: torch.device, amp: bool):
+        features = mode_features(case.mode)
         self.device = device
         self.amp = amp
-        memory_format = (
-            torch.channels_last if channels_last else torch.contiguous_format)
-        self.model = case.model.to(device, memory_format=memory_format)
+        self.trains = trains_in_mode(case.mode)
+        model = copy.deepcopy(case.model).to(device)
+        memory_format = torch.contiguous_format
+        if 'channels_last' in features:
+            to_channels_last(model)
+            memory_format = torch.channels_last
+        if 'deploy' in features:
+            model.eval()
+            switch_to_deploy(model)
+        self.model = model
+        self.forward = torch.compile(model) if 'compile' in features \
+            else model
         generator = torch.Generator().manual_seed(0)
         self.inputs = torch.randn(
             case.batch_size, *case.input_shape,
@@ -64,8 +113,7 @@ class _Runner:
                 device, memory_format=memory_format)
         self.targets = None
         self.optimizer = torch.optim.AdamW(
-            [p for p in self.model.parameters() if p.requires_grad],
-            lr=1e-4)
+            [p for p in model.parameters() if p.requires_grad], lr=1e-4)
         self.scaler = torch.amp.GradScaler(
             device.type, enabled=amp and device.type == 'cuda')
 
@@ -74,16 +122,16 @@ class _Runner:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=torch.float16)
 
-    def inference_step(self) -> None:
+    def inference(self) -> None:
         self.model.eval()
         with torch.inference_mode(), self._autocast():
-            _logits(self.model, self.inputs)
+            _logits(self.forward, self.inputs)
 
-    def training_step(self) -> None:
+    def training(self) -> None:
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
-            logits = _logits(self.model, self.inputs)
+            logits = _logits(self.forward, self.inputs)
             if self.targets is None:
                 generator = torch.Generator().manual_seed(1)
                 self.targets = torch.randint(
@@ -93,6 +141,9 @@ class _Runner:
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
+
+    def kinds(self):
+        return ('inference', 'training') if self.trains else ('inference', )
 
 
 def _timed(step: Callable[[], None], device: torch.device) -> float:
@@ -106,35 +157,7 @@ def _timed(step: Callable[[], None], device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def measure_throughput(cases: Sequence[BenchmarkCase],
-                       device: str = 'cpu',
-                       amp: bool = False,
-                       channels_last: bool = False,
-                       warmup: int = 3,
-                       repeats: int = 10) -> List[Dict[str, float]]:
-    """Measure inference and training throughput of ``cases``.
-
-    A training step is forward, cross-entropy loss on random labels,
-    backward and an AdamW step. Inference runs in eval mode under
-    ``torch.inference_mode``.
-
-    Args:
-        cases (Sequence[BenchmarkCase]): The models to measure.
-        device (str): 'cpu' or 'cuda' (or 'cuda:N'). Defaults to 'cpu'.
-        amp (bool): Mixed precision (float16 autocast and gradient scaling);
-            CUDA only. Defaults to False.
-        channels_last (bool): Put models and inputs in channels-last memory
-            format. Defaults to False.
-        warmup (int): Untimed steps of each kind per model before timing.
-            Defaults to 3.
-        repeats (int): Timed steps of each kind per model; the median is
-            used. Defaults to 10.
-
-    Returns:
-        list[dict]: Per case, ``inference`` and ``training`` throughput in
-        images per second and the median step times ``inference_time`` and
-        ``training_time`` in seconds.
-    """
+def _check(cases, device, amp, warmup, repeats) -> torch.device:
     device = torch.device(device)
     if device.type not in ('cpu', 'cuda'):
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device}")
@@ -153,26 +176,70 @@ def measure_throughput(cases: Sequence[BenchmarkCase],
         if not isinstance(case.batch_size, int) or case.batch_size < 1:
             raise ValueError(f'batch size of {case.name} must be a positive '
                              f'int, got {case.batch_size!r}')
+        if not supports_mode(case.model, case.mode):
+            raise ValueError(f'{case.name} has no deploy form, so it cannot '
+                             f'run in mode {case.mode!r}')
+    return device
 
-    runners = [_Runner(case, device, amp, channels_last) for case in cases]
-    times = [dict(inference=[], training=[]) for _ in runners]
+
+def measure_throughput(cases: Sequence[BenchmarkCase],
+                       device: str = 'cpu',
+                       amp: bool = False,
+                       warmup: int = 3,
+                       repeats: int = 10) -> List[Dict[str, Optional[float]]]:
+    """Measure inference and training throughput of ``cases``.
+
+    A training step is forward, cross-entropy loss on random labels,
+    backward and an AdamW step. Inference runs in eval mode under
+    ``torch.inference_mode``.
+
+    Args:
+        cases (Sequence[BenchmarkCase]): The models and modes to measure.
+        device (str): 'cpu' or 'cuda' (or 'cuda:N'). Defaults to 'cpu'.
+        amp (bool): Mixed precision (float16 autocast and gradient scaling);
+            CUDA only. Defaults to False.
+        warmup (int): Untimed steps of each kind per case after the first
+            step. Defaults to 3.
+        repeats (int): Timed steps of each kind per case; the median is
+            used. Defaults to 10.
+
+    Returns:
+        list[dict]: Per case, for ``kind`` in inference and training:
+        ``kind`` (images per second), ``{kind}_time`` (median step time in
+        seconds) and ``{kind}_first_time`` (the first step, which includes
+        compiling); all None for the training of deploy modes.
+    """
+    device = _check(cases, device, amp, warmup, repeats)
+    steps = [_CaseSteps(case, device, amp) for case in cases]
     kinds = ('inference', 'training')
-    for runner in runners:
-        for kind in kinds:
-            step = getattr(runner, f'{kind}_step')
+    first = [dict() for _ in steps]
+    times = [{kind: [] for kind in case_steps.kinds()} for case_steps in steps]
+    for case_steps, case_first in zip(steps, first):
+        for kind in case_steps.kinds():
+            step = getattr(case_steps, kind)
+            case_first[kind] = _timed(step, device)
             for _ in range(warmup):
                 step()
     for _ in range(repeats):
         for kind in kinds:
-            for runner, runner_times in zip(runners, times):
-                step = getattr(runner, f'{kind}_step')
-                runner_times[kind].append(_timed(step, device))
+            for case_steps, case_times in zip(steps, times):
+                if kind in case_times:
+                    case_times[kind].append(
+                        _timed(getattr(case_steps, kind), device))
     results = []
-    for case, runner_times in zip(cases, times):
+    for case, case_times, case_first in zip(cases, times, first):
         result = {}
-        for kind, values in runner_times.items():
-            median = statistics.median(values)
+        for kind in kinds:
+            if kind not in case_times:
+                result.update({
+                    kind: None,
+                    f'{kind}_time': None,
+                    f'{kind}_first_time': None
+                })
+                continue
+            median = statistics.median(case_times[kind])
             result[f'{kind}_time'] = median
+            result[f'{kind}_first_time'] = case_first[kind]
             result[kind] = case.batch_size / median
         results.append(result)
     return results

@@ -1,15 +1,19 @@
 import pytest
+import torch
 import torch.nn as nn
 
 from mmsplitmix.analysis import format_millions
-from mmsplitmix.analysis.benchmark_report import add_speedups, format_table
+from mmsplitmix.analysis.benchmark_report import (add_speedups, best_modes,
+                                                  format_modes_table,
+                                                  format_table)
 from mmsplitmix.analysis.throughput import BenchmarkCase, measure_throughput
 
 
 def _result(name, shape, inference, training):
     return dict(name=name, input_shape=[3, shape, shape], batch_size=8,
                 params=1234567, flops=152635904, inference=inference,
-                training=training)
+                training=training, inference_mode='deploy',
+                training_mode='channels_last')
 
 
 def test_speedups_per_input_size():
@@ -23,8 +27,8 @@ def test_speedups_per_input_size():
     assert [r['training_speedup'] for r in results] == [1, 2, 1, 3]
     table = format_table(results).splitlines()
     assert len(table) == 6
-    assert table[3] == ('| b | 32x32 | 8 | 1.235M | 152.6M | 250.0 | 20.0 '
-                        '| 2.50x | 2.00x |')
+    assert table[3] == ('| b | 32x32 | 8 | 1.235M | 152.6M | 250.0 | deploy '
+                        '| 20.0 | channels_last | 2.50x | 2.00x |')
 
 
 def test_format_millions():
@@ -48,3 +52,58 @@ def test_measure_throughput_plain_module_and_errors():
         measure_throughput([])
     with pytest.raises(ValueError, match='batch size'):
         measure_throughput([BenchmarkCase('x', model, (3, 2, 2), 0)])
+    with pytest.raises(ValueError, match='no deploy form'):
+        measure_throughput([BenchmarkCase('x', model, (3, 2, 2), 2,
+                                          'deploy')])
+    with pytest.raises(ValueError, match='unknown mode'):
+        measure_throughput([BenchmarkCase('x', model, (3, 2, 2), 2, 'fast')])
+
+
+def test_deploy_mode_has_no_training_step_and_leaves_model_alone():
+    from mmsplitmix.models import SplitMixer
+
+    class Classifier(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.backbone = SplitMixer(
+                arch=dict(embed_dims=8, depth=1, patch_size=2, kernel_size=3))
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.head(self.backbone(x)[-1].mean((2, 3)))
+
+    model = Classifier()
+    case = BenchmarkCase('tiny', model, (3, 4, 4), 2, 'deploy')
+    (result, ) = measure_throughput([case], warmup=0, repeats=1)
+    assert result['inference'] > 0
+    assert result['training'] is None and result['training_time'] is None
+    assert not model.backbone.deploy  # measured on a copy
+
+
+def test_best_modes_and_compile_time():
+    base = dict(input_shape=[3, 8, 8], batch_size=2, params=1, flops=1)
+    measurements = [
+        dict(base, name='a', mode='eager', inference=10.0, training=4.0,
+             inference_time=0.2, training_time=0.5, inference_first_time=0.3,
+             training_first_time=0.6),
+        dict(base, name='a', mode='compile', inference=20.0, training=3.0,
+             inference_time=0.1, training_time=0.66,
+             inference_first_time=5.1, training_first_time=9.0),
+        dict(base, name='b', mode='deploy', inference=40.0, training=None,
+             inference_time=0.05, training_time=None,
+             inference_first_time=0.05, training_first_time=None),
+        dict(base, name='b', mode='eager', inference=30.0, training=8.0,
+             inference_time=0.066, training_time=0.25,
+             inference_first_time=0.1, training_first_time=0.3),
+    ]
+    a, b = add_speedups(best_modes(measurements))
+    assert (a['inference_mode'], a['training_mode']) == ('compile', 'eager')
+    assert a['inference_compile_time'] == pytest.approx(5.0)
+    assert a['training_compile_time'] == pytest.approx(0.1)
+    assert (b['inference_mode'], b['training_mode']) == ('deploy', 'eager')
+    assert b['inference_speedup'] == pytest.approx(2.0)
+    assert b['training_speedup'] == pytest.approx(2.0)
+    assert 'mode' not in a
+    table = format_modes_table(measurements).splitlines()
+    assert table[4] == '| b | deploy | 40.0 | - | 0.05 | - |'

@@ -53,7 +53,8 @@ def test_table_json_and_plot(tiny_configs, tmp_path, capsys):
     out, plot = tmp_path / 'speed.json', tmp_path / 'speed.png'
     results = benchmark.main(tiny_configs + [
         '--batch-size', '4', '--shape', '16', '--warmup', '1', '--repeats',
-        '2', '--device', 'cpu', '--reference', '--out',
+        '2', '--device', 'cpu', '--reference', '--modes', 'eager',
+        'channels_last', 'deploy', '--out',
         str(out), '--plot',
         str(plot)
     ])
@@ -61,26 +62,53 @@ def test_table_json_and_plot(tiny_configs, tmp_path, capsys):
     names = ['tiny-convmixer', 'tiny-splitmixer-i',
              'tiny-splitmixer-i (reference)']
     assert [r['name'] for r in results] == names
-    table = [line for line in printed.splitlines() if line.startswith('| ')]
+    lines = printed.splitlines()
+    best = lines.index('Each model at its best mode:')
+    modes_table = [line for line in lines[:best] if line.startswith('| ')]
+    table = [line for line in lines[best:] if line.startswith('| ')]
+    assert modes_table[0].startswith('| Model | Mode | Inference (img/s)')
+    # ConvMixer has no deploy form; deploy modes have no training step
+    assert [row.split(' | ')[:2] for row in modes_table[1:]] == [
+        ['| tiny-convmixer', 'eager'], ['| tiny-convmixer', 'channels_last'],
+        ['| tiny-splitmixer-i', 'eager'],
+        ['| tiny-splitmixer-i', 'channels_last'],
+        ['| tiny-splitmixer-i', 'deploy'],
+        ['| tiny-splitmixer-i (reference)', 'eager'],
+        ['| tiny-splitmixer-i (reference)', 'channels_last'],
+        ['| tiny-splitmixer-i (reference)', 'deploy']
+    ]
+    assert modes_table[5].split(' | ')[3] == '-'
     assert table[0].startswith('| Model | Input | Batch | Params | FLOPs')
     assert [row.split(' | ')[0][2:] for row in table[1:]] == names
     assert all('| 16x16 | 4 |' in row for row in table[1:])
-    assert '| 1.00x | 1.00x |' in table[1]
+    assert table[1].endswith('| 1.00x | 1.00x |')
 
     data = json.loads(out.read_text())
     assert data['settings']['device'] == 'cpu'
     assert data['settings']['repeats'] == 2
+    assert data['settings']['modes'] == ['eager', 'channels_last', 'deploy']
     assert not data['settings']['amp']
     rows = data['results']
     assert [r['name'] for r in rows] == names
     assert [r['reference'] for r in rows] == [False, False, True]
+    measurements = data['measurements']
+    assert len(measurements) == 8
     for row in rows:
         assert row['input_shape'] == [3, 16, 16] and row['batch_size'] == 4
         for kind in ('inference', 'training'):
-            assert row[kind] > 0
+            # the best mode is the fastest of the model's measurements
+            own = [
+                m for m in measurements
+                if m['name'] == row['name'] and m[kind] is not None
+            ]
+            fastest = max(own, key=lambda m: m[kind])
+            assert row[kind] == fastest[kind] > 0
+            assert row[f'{kind}_mode'] == fastest['mode']
             assert row[kind] == pytest.approx(4 / row[f'{kind}_time'])
+            assert row[f'{kind}_compile_time'] >= 0
             assert row[f'{kind}_speedup'] == pytest.approx(
                 row[kind] / rows[0][kind])
+        assert row['training_mode'] != 'deploy'
     # the reference formulation is the same network
     assert rows[1]['params'] == rows[2]['params']
     assert rows[1]['flops'] == rows[2]['flops']
@@ -88,14 +116,47 @@ def test_table_json_and_plot(tiny_configs, tmp_path, capsys):
     assert plot.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
+def test_compile_modes(tiny_configs, capsys):
+    results = benchmark.main(tiny_configs[1:] + [
+        '--batch-size', '2', '--shape', '8', '--warmup', '0', '--repeats',
+        '1', '--device', 'cpu', '--modes', 'compile', 'deploy+compile'
+    ])
+    printed = capsys.readouterr().out
+    assert '| tiny-splitmixer-i | compile |' in printed
+    assert '| tiny-splitmixer-i | deploy+compile |' in printed
+    (row, ) = results
+    assert row['training_mode'] == 'compile'
+    assert row['inference_mode'] in ('compile', 'deploy+compile')
+
+
+def test_sweep_models():
+    models = benchmark.sweep_models('32')
+    names = [name for name, _, _ in models]
+    assert names[0] == 'convmixer-256-8'
+    assert len(models) == 1 + 5 + 5 + 3 + 4
+    assert 'splitmixer-i-256-8 (ratio 6/11)' in names
+    assert 'splitmixer-iii-256-8 (8 segments)' in names
+    assert all(shape == (3, 32, 32) for _, _, shape in models)
+    backbone = {name: model for name, model, _ in models
+                }['splitmixer-ii-256-8 (6 segments)'].backbone
+    assert backbone.num_segments == 6 and backbone.patch_size == 2
+    _, model, shape = benchmark.sweep_models('224')[1]
+    assert shape == (3, 224, 224)
+    assert model.backbone.kernel_size == 7 and model.backbone.ratio == 2 / 3
+    args = benchmark.parse_args(['--sweep', '32', '--modes', 'eager'])
+    assert benchmark.resolve_configs(args) == []
+
+
 def test_defaults_from_configs(tiny_configs):
     args = benchmark.parse_args(tiny_configs[1:])
     cases, infos = benchmark.build_cases(tiny_configs[1:], args)
     # CIFAR test pipeline: native 32 px, and the paper's batch at 32 px
-    assert infos[0]['input_shape'] == [3, 32, 32]
-    assert infos[0]['batch_size'] == 512
+    info = infos['tiny-splitmixer-i']
+    assert info['input_shape'] == [3, 32, 32]
+    assert info['batch_size'] == 512
     assert benchmark.default_batch_size((3, 224, 224)) == 64
-    assert len(cases) == 1
+    # every mode by default
+    assert [case.mode for case in cases] == list(benchmark.MODES)
 
 
 def test_paper_set_exists():
@@ -110,8 +171,12 @@ def test_paper_set_exists():
 def test_errors(tiny_configs, tmp_path):
     with pytest.raises(ValueError, match='no configs given'):
         benchmark.main([])
-    with pytest.raises(ValueError, match='not both'):
+    with pytest.raises(ValueError, match='not several'):
         benchmark.main(tiny_configs + ['--paper'])
+    with pytest.raises(ValueError, match='not several'):
+        benchmark.main(['--paper', '--sweep', '224'])
+    with pytest.raises(ValueError, match='--shape cannot'):
+        benchmark.main(['--sweep', '32', '--shape', '16'])
     with pytest.raises(FileNotFoundError, match='missing.py'):
         benchmark.main([str(tmp_path / 'missing.py')])
     with pytest.raises(ValueError, match='needs --device cuda'):
@@ -132,10 +197,11 @@ def test_script(tiny_configs):
     proc = subprocess.run(
         [sys.executable, str(TOOL), tiny_configs[1], '--batch-size', '2',
          '--shape', '8', '--warmup', '0', '--repeats', '1', '--device',
-         'cpu'],
+         'cpu', '--modes', 'eager', 'deploy'],
         capture_output=True, text=True, env=env, cwd=str(ROOT))
     assert proc.returncode == 0, proc.stderr
     assert '| tiny-splitmixer-i | 8x8 | 2 |' in proc.stdout
+    assert '| tiny-splitmixer-i | deploy |' in proc.stdout
     proc = subprocess.run(
         [sys.executable, str(TOOL), tiny_configs[1], '--device', 'cpu',
          '--amp'],

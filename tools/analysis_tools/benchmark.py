@@ -1,10 +1,15 @@
-"""Measure inference and training throughput of the models of configs.
+"""Measure inference and training throughput of models in every mode they
+can run in, and compare each model at its best.
 
-All models are measured in one process, after warm-up, as the median of
-repeated steps (see :mod:`mmsplitmix.analysis.throughput`). The table lists
-parameters, FLOPs (SplitMixer paper convention), throughput in images per
-second and the speed-up over the first model measured at the same input size
-and batch size.
+All models are measured in one process, each mode of each model as its own
+copy, after warm-up, as the median of repeated steps taken round-robin (see
+:mod:`mmsplitmix.analysis.throughput`). The modes are eager,
+channels_last, compile, channels_last+compile, and deploy and
+deploy+compile for models with a deploy form (inference only). The first
+table lists every mode with the time of its first step apart (that is where
+compiling goes); the second lists each model at its best mode per kind of
+step, with parameters, FLOPs (SplitMixer paper convention) and the speed-up
+over the first model of the same input size and batch size at its best.
 
 Examples::
 
@@ -12,10 +17,16 @@ Examples::
     python tools/analysis_tools/benchmark.py --paper --device cuda --amp \\
         --out speed.json --plot speed.png
 
-    # some configs, with the straightforward channel-mixer formulation
+    # ConvMixer against SplitMixer-I and II on CPU, batch 64
     python tools/analysis_tools/benchmark.py \\
+        configs/convmixer/convmixer-256-8_1xb512_cifar10.py \\
         configs/splitmixer/splitmixer-i-256-8_1xb512_cifar10.py \\
-        --reference --batch-size 64 --device cpu
+        configs/splitmixer/splitmixer-ii-256-8_1xb512_cifar10.py \\
+        --batch-size 64 --device cpu
+
+    # the original code's sweep of settings and segment counts at 224 px
+    python tools/analysis_tools/benchmark.py --sweep 224 --modes eager \\
+        --plot sweep.png
 
 Defaults: the input size comes from each config's test pipeline, the batch
 size is 512 for inputs up to 64 x 64 pixels and 64 for larger ones, and the
@@ -32,14 +43,17 @@ from pathlib import Path
 import torch
 
 from mmsplitmix.analysis import get_complexity
-from mmsplitmix.analysis.benchmark_report import (add_speedups, format_table,
+from mmsplitmix.analysis.benchmark_report import (add_speedups, best_modes,
+                                                  format_modes_table,
+                                                  format_table,
                                                   plot_throughput, write_json)
 from mmsplitmix.analysis.config_inputs import (build_model_from_config,
                                                input_shape_for, load_config)
 from mmsplitmix.analysis.reference_mixers import (has_reference,
                                                    to_reference_model)
-from mmsplitmix.analysis.throughput import (BenchmarkCase,
-                                            measure_throughput)
+from mmsplitmix.analysis.throughput import (MODES, BenchmarkCase,
+                                            measure_throughput, mode_features,
+                                            supports_mode)
 
 #: The seed's speed comparison: ConvMixer-256/8 and SplitMixer I-IV at the
 #: CIFAR setting (32 px) and at the 224 px setting.
@@ -55,6 +69,23 @@ PAPER_CONFIGS = (
     'splitmixer/splitmixer-iii-256-8_1xb128_food101.py',
     'splitmixer/splitmixer-iv-256-8_1xb128_food101.py',
 )
+#: The original code's throughput sweep: ConvMixer-256/8 against SplitMixer
+#: I at five ratios, II with 2 to 6 segments, III with 2, 4 and 8, IV with
+#: 2 to 5, at 224 px (patch 7, kernel 7) or in the CIFAR setting (32 px,
+#: patch 2, kernel 5).
+SWEEP_MODELS = ([('I', dict(ratio=r), f'ratio {n}/{d}')
+                 for r, n, d in ((2 / 3, 2, 3), (3 / 5, 3, 5), (4 / 7, 4, 7),
+                                 (5 / 9, 5, 9), (6 / 11, 6, 11))] +
+                [('II', dict(num_segments=n), f'{n} segments')
+                 for n in range(2, 7)] +
+                [('III', dict(num_segments=n), f'{n} segments')
+                 for n in (2, 4, 8)] +
+                [('IV', dict(num_segments=n), f'{n} segments')
+                 for n in range(2, 6)])
+SWEEP_SETTINGS = {
+    '224': dict(image_size=224, patch_size=7, kernel_size=7, classes=1000),
+    '32': dict(image_size=32, patch_size=2, kernel_size=5, classes=10),
+}
 SMALL_INPUT_PIXELS = 64 * 64
 SMALL_INPUT_BATCH = 512
 LARGE_INPUT_BATCH = 64
@@ -112,9 +143,18 @@ def parse_args(argv=None):
         action='store_true',
         help='float16 mixed precision (CUDA only)')
     parser.add_argument(
-        '--channels-last',
-        action='store_true',
-        help='channels-last memory format for models and inputs')
+        '--sweep',
+        choices=sorted(SWEEP_SETTINGS),
+        help='measure the original code\'s sweep of SplitMixer settings and '
+        'segment counts against ConvMixer-256/8 at 224 px (patch 7, kernel '
+        '7) or 32 px (patch 2, kernel 5)')
+    parser.add_argument(
+        '--modes',
+        nargs='+',
+        choices=MODES,
+        default=list(MODES),
+        help='modes to measure every model in (default: all; deploy modes '
+        'only for models that offer a deploy form, and for inference only)')
     parser.add_argument(
         '--warmup', type=int, default=5, help='untimed steps per model')
     parser.add_argument(
@@ -129,15 +169,20 @@ def parse_args(argv=None):
 
 
 def resolve_configs(args) -> list:
-    if args.paper and args.configs:
-        raise ValueError('give either config files or --paper, not both')
+    sources = [bool(args.configs), args.paper, args.sweep is not None]
+    if sum(sources) > 1:
+        raise ValueError(
+            'give one of: config files, --paper or --sweep, not several')
+    if args.sweep is not None:
+        return []
     if args.paper:
         root = configs_root()
         paths = [str(root / name) for name in PAPER_CONFIGS]
     elif args.configs:
         paths = list(args.configs)
     else:
-        raise ValueError('no configs given: pass config files or --paper')
+        raise ValueError(
+            'no configs given: pass config files, --paper or --sweep')
     missing = [path for path in paths if not osp.isfile(path)]
     if missing:
         raise FileNotFoundError(f'config files not found: {missing}')
@@ -174,38 +219,93 @@ def default_batch_size(input_shape) -> int:
     return LARGE_INPUT_BATCH
 
 
-def build_cases(paths, args):
-    """Models to measure and what the table reports about them."""
+def sweep_models(setting: str) -> list:
+    """``(name, model, input_shape)`` of the sweep ``setting`` (a key of
+    :data:`SWEEP_SETTINGS`), ConvMixer-256/8 first."""
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
+    import mmsplitmix  # noqa: F401  (registers SplitMixer)
+
+    spec = SWEEP_SETTINGS[setting]
+    arch = dict(
+        embed_dims=256,
+        depth=8,
+        patch_size=spec['patch_size'],
+        kernel_size=spec['kernel_size'])
+    backbones = [('convmixer-256-8', dict(type='ConvMixer', arch=arch))] + [
+        (f'splitmixer-{mixer.lower()}-256-8 ({label})',
+         dict(type='SplitMixer', arch=arch, mixer_setting=mixer, **kwargs))
+        for mixer, kwargs, label in SWEEP_MODELS
+    ]
+    shape = (3, spec['image_size'], spec['image_size'])
+    models = []
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        for name, backbone in backbones:
+            model = MODELS.build(
+                dict(
+                    type='ImageClassifier',
+                    backbone=backbone,
+                    neck=dict(type='GlobalAveragePooling'),
+                    head=dict(
+                        type='LinearClsHead',
+                        num_classes=spec['classes'],
+                        in_channels=256)))
+            models.append((name, model, shape))
+    return models
+
+
+def config_models(paths, args) -> list:
+    """``(name, model, input_shape)`` of config files, named by their model
+    part ('splitmixer-i-256-8' for 'splitmixer-i-256-8_1xb512_cifar10.py'),
+    or by the whole stem where two configs of one input size would share a
+    name."""
     loaded = []
     for path in paths:
         cfg = load_config(path)
         loaded.append((path, cfg, input_shape_for(cfg, args.shape)))
-    # 'splitmixer-i-256-8' for 'splitmixer-i-256-8_1xb512_cifar10.py'; the
-    # whole stem where two configs of one input size would share a name.
     keys = [(Path(path).stem.split('_')[0], tuple(shape))
             for path, _, shape in loaded]
-    cases, infos = [], []
+    models = []
     for (path, cfg, input_shape), key in zip(loaded, keys):
         name = key[0] if keys.count(key) == 1 else Path(path).stem
+        models.append((name, build_model_from_config(cfg), input_shape))
+    return models
+
+
+def build_cases(paths, args):
+    """The cases to measure (every model in every mode it supports) and
+    what the tables report about each model."""
+    if args.sweep is not None:
+        models = sweep_models(args.sweep)
+        if args.shape:
+            raise ValueError('--shape cannot be combined with --sweep, which '
+                             'sets its own input size')
+        sources = [f'sweep {args.sweep}'] * len(models)
+    else:
+        models = config_models(paths, args)
+        sources = list(paths)
+    cases, infos = [], {}
+    for (name, model, input_shape), source in zip(models, sources):
         batch_size = args.batch_size or default_batch_size(input_shape)
-        model = build_model_from_config(cfg)
         variants = [(name, model, False)]
         if args.reference and has_reference(model):
             variants.append(
                 (f'{name} (reference)', to_reference_model(model), True))
         for variant_name, variant, reference in variants:
             complexity = get_complexity(variant, input_shape)
-            cases.append(
-                BenchmarkCase(variant_name, variant, input_shape, batch_size))
-            infos.append(
-                dict(
-                    name=variant_name,
-                    config=path,
-                    reference=reference,
-                    input_shape=list(input_shape),
-                    batch_size=batch_size,
-                    params=complexity['params'],
-                    flops=complexity['flops']))
+            infos[variant_name] = dict(
+                name=variant_name,
+                config=source,
+                reference=reference,
+                input_shape=list(input_shape),
+                batch_size=batch_size,
+                params=complexity['params'],
+                flops=complexity['flops'])
+            for mode in args.modes:
+                if supports_mode(variant, mode):
+                    cases.append(
+                        BenchmarkCase(variant_name, variant, input_shape,
+                                      batch_size, mode))
     return cases, infos
 
 
@@ -228,32 +328,41 @@ def main(argv=None):
     args = parse_args(argv)
     paths = resolve_configs(args)
     device = check_args(args)
+    if any('compile' in mode_features(mode) for mode in args.modes):
+        # one compiled graph per model and mode, all of one class
+        import torch._dynamo as dynamo
+        dynamo.config.cache_size_limit = max(dynamo.config.cache_size_limit,
+                                             64)
     cases, infos = build_cases(paths, args)
     measured = measure_throughput(
         cases,
         device=device,
         amp=args.amp,
-        channels_last=args.channels_last,
         warmup=args.warmup,
         repeats=args.repeats)
-    results = add_speedups(
-        [dict(info, **speed) for info, speed in zip(infos, measured)])
+    measurements = [
+        dict(infos[case.name], mode=case.mode, **speed)
+        for case, speed in zip(cases, measured)
+    ]
+    results = add_speedups(best_modes(measurements))
     settings = dict(
         device=device,
         device_name=device_name(device),
         amp=args.amp,
-        channels_last=args.channels_last,
+        modes=list(args.modes),
         warmup=args.warmup,
         repeats=args.repeats,
         torch=torch.__version__)
     precision = 'AMP (float16)' if args.amp else 'fp32'
-    title = (f"{settings['device_name']}, {precision}"
-             f"{', channels-last' if args.channels_last else ''}")
-    print(f'Device: {title}; median of {args.repeats} steps after '
-          f'{args.warmup} warm-up steps')
+    title = f"{settings['device_name']}, {precision}"
+    print(f'Device: {title}; torch {torch.__version__}; median of '
+          f'{args.repeats} steps after {args.warmup} warm-up steps')
+    print('\nEvery mode (the first step includes compiling):\n')
+    print(format_modes_table(measurements))
+    print('\nEach model at its best mode:\n')
     print(format_table(results))
     if args.out:
-        write_json(args.out, results, settings)
+        write_json(args.out, results, measurements, settings)
         print(f'results written to {args.out}')
     if args.plot:
         plot_throughput(args.plot, results, title)

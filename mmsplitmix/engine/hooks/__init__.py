@@ -1,0 +1,3 @@
+from .model_form_hooks import ChannelsLastHook, FastInferenceHook
+
+__all__ = ['ChannelsLastHook', 'FastInferenceHook']

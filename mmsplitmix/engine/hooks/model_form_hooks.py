@@ -1,0 +1,106 @@
+"""Hooks that run a model in a faster form computing the same function:
+the channels-last memory format, the deploy form and ``torch.compile`` for
+evaluation. ``tools/train.py --channels-last`` and ``tools/test.py
+--channels-last --deploy --compile`` add them; a config can list them in
+``custom_hooks`` too."""
+import torch
+import torch.nn as nn
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmpretrain.registry import HOOKS
+
+from mmsplitmix.models.speed_modes import (deployable_modules,
+                                           switch_to_deploy, to_channels_last)
+
+
+def _unwrapped(runner) -> nn.Module:
+    model = runner.model
+    return model.module if is_model_wrapper(model) else model
+
+
+def _inputs_to_channels_last(module, args, output):
+    """Forward hook of a data preprocessor: its 4-D image batch becomes
+    channels-last."""
+    if isinstance(output, dict):
+        inputs = output.get('inputs')
+        if isinstance(inputs, torch.Tensor) and inputs.dim() == 4:
+            output['inputs'] = inputs.contiguous(
+                memory_format=torch.channels_last)
+    return output
+
+
+@HOOKS.register_module()
+class ChannelsLastHook(Hook):
+    """Run the model in the channels-last memory format.
+
+    The data preprocessor's image batches become channels-last, and every
+    convolution, activation and normalization keeps that layout from there
+    on. Where the model is not wrapped for distributed training, its 4-D
+    weights are stored channels-last too (a wrapped model keeps its
+    weights, so that the gradient buckets of distributed training keep
+    their layout). Outputs are unchanged up to float rounding.
+    """
+    priority = 'VERY_HIGH'
+
+    def before_run(self, runner) -> None:
+        model = _unwrapped(runner)
+        if not is_model_wrapper(runner.model):
+            to_channels_last(model)
+        preprocessor = getattr(model, 'data_preprocessor', None)
+        if preprocessor is None:
+            raise ValueError(
+                f'ChannelsLastHook needs a model with a data_preprocessor; '
+                f'{type(model).__name__} has none')
+        preprocessor.register_forward_hook(_inputs_to_channels_last)
+        runner.logger.info('The model runs in the channels-last memory '
+                           'format.')
+
+
+@HOOKS.register_module()
+class FastInferenceHook(Hook):
+    """Evaluate the model in its deploy form and/or compiled.
+
+    For evaluation and inference only (``tools/test.py``): a deploy form
+    (mmpretrain's ``switch_to_deploy()`` convention) is not meant to be
+    trained.
+
+    Args:
+        deploy (bool): Switch every module that offers a deploy form to it;
+            a model without one is an error. Defaults to True.
+        compile (bool | dict): ``torch.compile`` the backbone (the whole
+            model if it has no backbone), with these options if a dict.
+            The first batches are slow while it compiles. Defaults to False.
+    """
+    priority = 'VERY_HIGH'
+
+    def __init__(self, deploy: bool = True, compile=False):
+        if not isinstance(deploy, bool):
+            raise TypeError(
+                f'deploy must be a bool, got {type(deploy).__name__}')
+        if not isinstance(compile, (bool, dict)):
+            raise TypeError('compile must be a bool or a dict of '
+                            f'torch.compile options, got '
+                            f'{type(compile).__name__}')
+        self.deploy = deploy
+        self.compile = compile
+
+    def before_run(self, runner) -> None:
+        model = _unwrapped(runner)
+        if self.deploy:
+            if not deployable_modules(model):
+                raise ValueError(
+                    f'{type(model).__name__} (backbone '
+                    f'{type(getattr(model, "backbone", model)).__name__}) '
+                    'has no deploy form: no module offers '
+                    'switch_to_deploy(); evaluate it without --deploy')
+            model.eval()
+            switch_to_deploy(model)
+            runner.logger.info('The model runs in its deploy form.')
+        if self.compile is not False:
+            options = {} if self.compile is True else self.compile
+            target = getattr(model, 'backbone', model)
+            # an instance attribute: the state dict keeps its keys
+            target.forward = torch.compile(target.forward, **options)
+            runner.logger.info(
+                f'{type(target).__name__} is compiled; the first batches '
+                'are slow while it compiles.')

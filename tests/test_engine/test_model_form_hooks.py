@@ -1,0 +1,87 @@
+"""ChannelsLastHook and FastInferenceHook on a small classifier."""
+import copy
+import logging
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.registry import DefaultScope
+from mmpretrain.registry import HOOKS, MODELS
+
+import mmsplitmix  # noqa: F401
+from mmsplitmix.engine import ChannelsLastHook, FastInferenceHook
+
+
+def build_classifier(backbone):
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(
+            dict(
+                type='ImageClassifier',
+                backbone=dict(
+                    arch=dict(
+                        embed_dims=12, depth=2, patch_size=2, kernel_size=3),
+                    **backbone),
+                neck=dict(type='GlobalAveragePooling'),
+                head=dict(
+                    type='LinearClsHead', num_classes=3, in_channels=12),
+                data_preprocessor=dict(
+                    type='ClsDataPreprocessor', mean=[0.] * 3,
+                    std=[1.] * 3)))
+    return model.eval()
+
+
+def fake_runner(model):
+    return SimpleNamespace(model=model, logger=logging.getLogger('test'))
+
+
+def predict(model, images):
+    data = model.data_preprocessor(dict(inputs=list(images)), False)
+    with torch.no_grad():
+        return model(data['inputs'], mode='tensor')
+
+
+@pytest.mark.parametrize('backbone', [
+    dict(type='SplitMixer', mixer_setting='I'),
+    dict(type='SplitMixer', mixer_setting='3D'),
+    dict(type='ConvMixer'),
+])
+def test_channels_last_hook(backbone):
+    torch.manual_seed(0)
+    model = build_classifier(backbone)
+    fast = copy.deepcopy(model)
+    ChannelsLastHook().before_run(fake_runner(fast))
+    assert fast.head.fc.weight.dim() == 2  # other ranks untouched
+    conv = next(m for m in fast.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    data = fast.data_preprocessor(
+        dict(inputs=[torch.rand(3, 8, 8) * 255]), False)
+    assert data['inputs'].is_contiguous(memory_format=torch.channels_last)
+    images = torch.rand(4, 3, 8, 8) * 255
+    torch.testing.assert_close(
+        predict(fast, images), predict(model, images), rtol=1e-4, atol=1e-5)
+
+
+def test_fast_inference_hook_deploys_and_compiles():
+    torch.manual_seed(0)
+    model = build_classifier(dict(type='SplitMixer'))
+    fast = copy.deepcopy(model)
+    keys = set(fast.state_dict())
+    FastInferenceHook(deploy=True, compile=True).before_run(fake_runner(fast))
+    assert fast.backbone.deploy
+    assert set(fast.state_dict()) == keys
+    images = torch.rand(3, 3, 8, 8) * 255
+    torch.testing.assert_close(
+        predict(fast, images), predict(model, images), rtol=1e-4, atol=1e-5)
+
+
+def test_fast_inference_hook_errors():
+    model = build_classifier(dict(type='ConvMixer'))
+    with pytest.raises(ValueError, match=r'backbone ConvMixer\) has no deploy form'):
+        FastInferenceHook().before_run(fake_runner(model))
+    FastInferenceHook(deploy=False).before_run(fake_runner(model))
+    with pytest.raises(TypeError, match='deploy must be a bool'):
+        FastInferenceHook(deploy='yes')
+    with pytest.raises(TypeError, match='compile must be'):
+        FastInferenceHook(compile='max')
+    assert HOOKS.get('FastInferenceHook') is FastInferenceHook
+    assert HOOKS.get('ChannelsLastHook') is ChannelsLastHook

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from mmsplitmix.models import SplitMixer
+from mmsplitmix.models.speed_modes import to_channels_last
 
 ARCH = dict(embed_dims=48, depth=4, patch_size=2, kernel_size=5)
 #: Every setting of the channel mixer, the 1-D spatial trick and without
@@ -99,24 +100,10 @@ def test_cuda_matches_cpu(name, strict_fp32):
         rel=1e-4)
 
 
-def to_channels_last(name, model):
-    """``model.to(memory_format=torch.channels_last)``. PyTorch refuses it
-    for a model holding 5-D weights (the Conv3d of setting '3D'); there the
-    2-D convolutions are converted one by one."""
-    if name != '3D':
-        return model.to(memory_format=torch.channels_last)
-    with pytest.raises(RuntimeError, match='rank 4'):
-        copy.deepcopy(model).to(memory_format=torch.channels_last)
-    for module in model.modules():
-        if isinstance(module, torch.nn.Conv2d):
-            module.to(memory_format=torch.channels_last)
-    return model
-
-
 @pytest.mark.parametrize('name', list(SETTINGS))
 def test_channels_last_matches_eager(name, strict_fp32):
     eager = build(name).cuda()
-    channels_last = to_channels_last(name, copy.deepcopy(eager))
+    channels_last = to_channels_last(copy.deepcopy(eager))
     x_last = inputs('cuda', torch.channels_last)
     assert_same(
         train_step(channels_last, x_last),
@@ -149,3 +136,17 @@ def test_compile_matches_eager(name, strict_fp32, fresh_dynamo):
         train_step(compiled, inputs('cuda')),
         train_step(eager, inputs('cuda')),
         rel=1e-3)
+
+
+@pytest.mark.parametrize('name', list(SETTINGS))
+def test_deploy_form_matches_eager(name, strict_fp32):
+    eager = build(name).cuda()
+    deployed = copy.deepcopy(eager)
+    deployed.switch_to_deploy()
+    out = eval_forward(deployed, inputs('cuda'))
+    assert_close(out, eval_forward(eager, inputs('cuda')), rel=1e-4)
+    # training mode runs the ordinary form
+    assert_same(
+        train_step(deployed, inputs('cuda')),
+        train_step(eager, inputs('cuda')),
+        rel=1e-4)

@@ -43,10 +43,13 @@ def _nhwc_view(x: torch.Tensor) -> Optional[torch.Tensor]:
 
 def _pointwise(conv: nn.Conv2d, x: torch.Tensor, dim: int) -> torch.Tensor:
     """Apply the 1 x 1 ``conv`` to ``x`` whose channels lie along ``dim``:
-    1 (NCHW) or -1 (an NHWC view, where the conv is a matrix product)."""
+    1 (NCHW) or -1 (an NHWC view, convolved as a channels-last tensor; a
+    channel range that is not dense is copied first, which costs less than
+    a matrix product on the strided rows)."""
     if dim == 1:
         return conv(x)
-    return F.linear(x, conv.weight.flatten(1), conv.bias)
+    x = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+    return conv(x).permute(0, 2, 3, 1)
 
 
 def _needs_grad(x: torch.Tensor, module: nn.Module) -> bool:
@@ -58,8 +61,7 @@ class _ChannelMixer(nn.Module, metaclass=ABCMeta):
     """Base of the mixers: runs :meth:`mix` on the channels of the input.
 
     A channels-last input is mixed through its NHWC view, where channel
-    ranges are column blocks of one matrix: 1 x 1 convolutions become
-    matrix products that read those blocks in place, and the output stays
+    ranges are column blocks of one matrix, and the output stays
     channels-last. Other inputs are mixed along dim 1.
     """
 
@@ -186,8 +188,9 @@ class SharedSegmentChannelMixer(_ChannelMixer):
 
     def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         if dim == -1:
+            # every pixel's segments become pixels of a wider image
             n, h, w, c = x.shape
-            segments = x.reshape(n, h, w, self.num_segments, self.width)
+            segments = x.reshape(n, h, w * self.num_segments, self.width)
             return _pointwise(self.mixer, segments, dim).reshape(n, h, w, c)
         n, c, h, w = x.shape
         out = self.mixer(x.reshape(n * self.num_segments, self.width, h, w))
@@ -221,11 +224,16 @@ class IndependentSegmentChannelMixer(_ChannelMixer):
         # One grouped conv is the fastest forward, but on CPU its backward
         # is slower than that of one conv per segment, so CPU training takes
         # the per-segment path. Both compute the same function.
-        if dim == 1 and self.equal_segments and not (
-                torch.is_grad_enabled() and x.device.type == 'cpu'):
+        if self.equal_segments and not (torch.is_grad_enabled()
+                                        and x.device.type == 'cpu'):
             weight = torch.cat([conv.weight for conv in self.mixer])
             bias = torch.cat([conv.bias for conv in self.mixer])
-            return F.conv2d(x, weight, bias, groups=self.num_segments)
+            if dim == 1:
+                return F.conv2d(x, weight, bias, groups=self.num_segments)
+            # the NHWC view is a dense channels-last tensor
+            return F.conv2d(
+                x.permute(0, 3, 1, 2), weight, bias,
+                groups=self.num_segments).permute(0, 2, 3, 1)
         segments = x.split(self.widths, dim=dim)
         return torch.cat([
             _pointwise(conv, segment, dim)

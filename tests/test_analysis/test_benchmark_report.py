@@ -1,5 +1,4 @@
 import pytest
-import torch
 import torch.nn as nn
 
 from mmsplitmix.analysis import format_millions

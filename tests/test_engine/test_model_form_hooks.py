@@ -76,7 +76,8 @@ def test_fast_inference_hook_deploys_and_compiles():
 
 def test_fast_inference_hook_errors():
     model = build_classifier(dict(type='ConvMixer'))
-    with pytest.raises(ValueError, match=r'backbone ConvMixer\) has no deploy form'):
+    with pytest.raises(
+            ValueError, match=r'backbone ConvMixer\) has no deploy form'):
         FastInferenceHook().before_run(fake_runner(model))
     FastInferenceHook(deploy=False).before_run(fake_runner(model))
     with pytest.raises(TypeError, match='deploy must be a bool'):

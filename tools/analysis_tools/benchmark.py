@@ -52,8 +52,8 @@ from mmsplitmix.analysis.config_inputs import (build_model_from_config,
 from mmsplitmix.analysis.reference_mixers import (has_reference,
                                                    to_reference_model)
 from mmsplitmix.analysis.throughput import (MODES, BenchmarkCase,
-                                            measure_throughput, mode_features,
-                                            supports_mode)
+                                            measure_throughput,
+                                            mode_features, supports_mode)
 
 #: The seed's speed comparison: ConvMixer-256/8 and SplitMixer I-IV at the
 #: CIFAR setting (32 px) and at the 224 px setting.

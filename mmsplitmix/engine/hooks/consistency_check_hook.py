@@ -69,7 +69,7 @@ class ConsistencyCheckHook(Hook):
         runner.logger.log(
             logging.WARNING,
             f'load_from {filename!r}: {len(fit.loaded)} of the model\'s '
-            f'{total} weights loaded, the others keep their '
+            f'{total} tensors loaded, the others keep their '
             'initialisation: ' + '; '.join(describe_fit(fit)) + '.')
 
     def before_train(self, runner) -> None:

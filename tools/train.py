@@ -81,9 +81,10 @@ def build_parser():
     parser.add_argument(
         '--no-persistent-workers',
         action='store_true',
-        help='disable persistent_workers in the validation and test '
-        'dataloaders (the training dataloader restarts its workers each '
-        'epoch unless the config sets persistent_workers=True)')
+        help='disable persistent_workers in all dataloaders (by default '
+        'only validation keeps its workers; the training dataloader '
+        'restarts them each epoch so that a resumed run augments exactly '
+        'as an uninterrupted one)')
     parser.add_argument(
         '--trust-checkpoint',
         action='store_true',

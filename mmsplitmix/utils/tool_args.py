@@ -89,7 +89,8 @@ def load_config(path: str) -> Config:
         found = find_syntax_error(path)
         if found is not None:
             bad, syntax = found
-            where = f'line {syntax.lineno}' if syntax.lineno else 'unknown line'
+            where = (f'line {syntax.lineno}'
+                     if syntax.lineno else 'an unknown line')
             text = (syntax.text or '').strip()
             shown = f': {text}' if text else ''
             raise ConfigError(

@@ -29,7 +29,7 @@ def test_a_checkpoint_that_does_not_fit_is_refused_with_the_differences():
     message = str(info.value)
     assert message.startswith("Checkpoint 'x.pth' does not fit the model of "
                               'the config (Sequential): ')
-    assert '1 of another shape: 0.weight (checkpoint [5, 4], model [3, 4])' in (
-        message)
+    assert ('1 of another shape: 0.weight (checkpoint [5, 4], model [3, 4])'
+            in message)
     assert '1 missing from the checkpoint: 1.running_var' in message
     assert '1 in the checkpoint but not in the model: extra.weight' in message

@@ -78,8 +78,8 @@ class AtomicCheckpointHook(CheckpointHook):
         if not self._local():
             return super()._save_checkpoint_with_step(runner, step, meta)
         outdated = []
-        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
-                                            and self.keep_ckpt_ids[-1] == step):
+        keep = self.keep_ckpt_ids if self.max_keep_ckpts > 0 else None
+        if keep is not None and not (keep and keep[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 outdated.append(self.keep_ckpt_ids.popleft())
             self.keep_ckpt_ids.append(step)

@@ -1,6 +1,5 @@
 """Data loading that a resumed run reproduces exactly, without CPU
 oversubscription (see :mod:`mmsplitmix.datasets.workers`)."""
-import logging
 from functools import partial
 
 from mmengine.dataset.utils import worker_init_fn as mmengine_worker_init_fn

@@ -279,7 +279,7 @@ def derived_config(tmp_path, base, body, name='derived.py', imports=()):
     return path
 
 
-def tests_env(**extra):
+def plugin_env(**extra):
     env = tool_env()
     env['PYTHONPATH'] += os.pathsep + str(TESTS_DIR)
     env.update(extra)
@@ -318,7 +318,7 @@ def test_kill_during_a_save_keeps_a_resumable_checkpoint(
     config = derived_config(
         tmp_path, tiny_config, QUICKSTART_CHECKPOINTS, imports=['save_faults'])
     work_dir = tmp_path / 'work'
-    env = tests_env(
+    env = plugin_env(
         SAVE_FAULT='kill', SAVE_FAULT_FILE=fault_file, SAVE_FAULT_NTH=str(nth))
     proc = run_tool([TOOLS / 'train.py', config, '--work-dir', work_dir],
                     env=env,
@@ -335,7 +335,7 @@ def test_kill_during_a_save_keeps_a_resumable_checkpoint(
     resumed = run_tool([
         TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'
     ],
-                       env=tests_env())
+                       env=plugin_env())
     output = resumed.stdout + resumed.stderr
     assert 'resumed epoch: 1' in output
     assert epoch_checkpoints(work_dir) == ['epoch_3.pth']
@@ -349,7 +349,7 @@ def test_full_disk_during_a_save_is_an_error_naming_the_file(
     config = derived_config(
         tmp_path, tiny_config, QUICKSTART_CHECKPOINTS, imports=['save_faults'])
     work_dir = tmp_path / 'work'
-    env = tests_env(
+    env = plugin_env(
         SAVE_FAULT='enospc', SAVE_FAULT_FILE=r'\.?epoch_2\.pth')
     proc = run_tool([TOOLS / 'train.py', config, '--work-dir', work_dir],
                     env=env,
@@ -369,7 +369,7 @@ def test_full_disk_during_a_save_is_an_error_naming_the_file(
     resumed = run_tool([
         TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'
     ],
-                       env=tests_env())
+                       env=plugin_env())
     assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
     assert_same_weights(work_dir / 'epoch_3.pth',
                         Path(trained_work_dir['work_dir']) / 'epoch_3.pth')
@@ -487,7 +487,7 @@ def test_resume_with_augmentation_and_workers_is_bit_exact(
         proc = subprocess.Popen(
             [sys.executable, TOOLS / 'train.py', pausing, '--work-dir',
              work_dir],
-            env=tests_env(),
+            env=plugin_env(),
             stdout=log,
             stderr=subprocess.STDOUT)
         try:
@@ -510,10 +510,10 @@ def test_resume_with_augmentation_and_workers_is_bit_exact(
         TOOLS / 'train.py', config, '--work-dir', reference, '--cfg-options',
         f'randomness.seed={seed}'
     ],
-             env=tests_env())
+             env=plugin_env())
     resumed = run_tool(
         [TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'],
-        env=tests_env())
+        env=plugin_env())
     assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
     weights = state_dict(work_dir / 'epoch_3.pth')
     expected = state_dict(reference / 'epoch_3.pth')
@@ -528,7 +528,7 @@ def test_resume_with_augmentation_and_workers_is_bit_exact(
         TOOLS / 'train.py', config, '--work-dir', other, '--cfg-options',
         f'randomness.seed={seed + 1}', 'train_cfg.max_epochs=1'
     ],
-             env=tests_env())
+             env=plugin_env())
     assert not torch.equal(
         state_dict(other / 'epoch_1.pth')['backbone.stem.0.weight'],
         state_dict(reference / 'epoch_1.pth')['backbone.stem.0.weight'])
@@ -546,7 +546,7 @@ def test_data_workers_compute_with_one_thread_each(tiny_config, tmp_path):
         "dict(type='PackInputs')]))\n"
         'train_cfg = dict(max_epochs=1)\n',
         imports=['thread_probe'])
-    env = tests_env()
+    env = plugin_env()
     for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
         env.pop(name)
     proc = run_tool(

@@ -51,8 +51,10 @@ def build_parser():
         nargs='?',
         type=str,
         const='auto',
-        help='resume from the given checkpoint; without a path, resume '
-        'from the latest checkpoint in the work directory')
+        help='resume from the given checkpoint; without a path, from the '
+        'newest checkpoint of the work directory that loads (unreadable ones '
+        'are skipped with a warning; with none, training starts from '
+        'scratch)')
     parser.add_argument(
         '--new-run',
         action='store_true',

@@ -453,10 +453,21 @@ RANDAUGMENT_BASE = (REPO_ROOT / 'configs' / '_base_' / 'datasets' /
                     'pipelines' / 'torchvision_randaugment.py')
 
 
+def paper_randaugment():
+    """The project's RandAugment of the paper for 32 px images."""
+    from mmengine.config import Config
+
+    pipelines = Config.fromfile(RANDAUGMENT_BASE)
+    for name in ('torchvision_randaugment_32px', 'torchvision_randaugment'):
+        if name in pipelines:
+            return pipelines[name].to_dict()
+    raise KeyError(f'no RandAugment settings in {RANDAUGMENT_BASE}')
+
+
 def augmenting_config(base, imports):
-    return (f'_base_ = [{str(base)!r}, {str(RANDAUGMENT_BASE)!r}]\n'
+    return (f'_base_ = [{str(base)!r}]\n'
             f'custom_imports = dict(imports={imports!r}, '
-            'allow_failed_imports=False)\n' + """
+            'allow_failed_imports=False)\n' + f"""
 train_dataloader = dict(
     num_workers=2,
     dataset=dict(pipeline=[
@@ -464,7 +475,7 @@ train_dataloader = dict(
         dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(1.0, 1.0),
              aspect_ratio_range=(1.0, 1.0)),
         dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-        {{_base_.torchvision_randaugment}},
+        {paper_randaugment()!r},
         dict(type='PackInputs'),
     ]))
 randomness = dict(seed=None)

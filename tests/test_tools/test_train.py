@@ -592,6 +592,17 @@ def test_val_split_missing_a_class_folder_is_refused(tiny_data, tmp_path):
     assert 'Traceback' not in proc.stderr
     assert not glob.glob(str(work_dir / '*.pth'))
 
+    # An empty folder for the class keeps every label right: accepted.
+    (val_root / 'green').mkdir()
+    proc = run_tool([
+        TOOLS / 'train.py', config, '--work-dir', work_dir, '--cfg-options',
+        'train_cfg.max_epochs=1'
+    ])
+    assert 'Found no valid file in the folder green' in (proc.stdout +
+                                                          proc.stderr)
+    assert re.search(r'Epoch\(val\) \[1\]\[2/2\]\s+accuracy/top1',
+                     proc.stdout + proc.stderr)
+
 
 def test_load_from_with_another_head_says_what_it_skipped(
         trained_work_dir, tiny_config, tmp_path):

@@ -132,9 +132,11 @@ def main(argv=None):
     train_options = list(options)
     if args.epochs is not None:
         train_options.append(f'train_cfg.max_epochs={args.epochs}')
+    # A quick start run again starts over; the earlier run's checkpoints
+    # are moved to previous_runs/ in the work dir.
     run([
         python, tools / 'train.py', args.config, '--work-dir', work_dir,
-        '--cfg-options', *train_options
+        '--new-run', '--cfg-options', *train_options
     ])
     checkpoint = last_checkpoint(work_dir)
 

@@ -10,14 +10,17 @@ The checkpoint is loaded safely (weights-only unpickling plus the few types
 mmengine checkpoints hold). To load an older checkpoint that holds other
 pickled objects and that you trust, pass ``--trust-checkpoint`` or set
 ``MMSPLITMIX_TRUSTED_CHECKPOINTS=1``.
+
+A checkpoint whose weights do not fit the model of the config, or a test
+split whose classes differ from those the checkpoint was trained on, is
+refused with the list of differences.
 """
 import argparse
 import logging
 import os
 import os.path as osp
+import sys
 from copy import deepcopy
-
-from mmengine.config import DictAction
 
 TRUSTED_CHECKPOINTS_ENV = 'MMSPLITMIX_TRUSTED_CHECKPOINTS'
 PRED_SUFFIXES = ('.pkl', '.pickle')
@@ -25,6 +28,8 @@ METRIC_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
 
 
 def build_parser():
+    from mmsplitmix.utils.tool_args import KeyValueAction
+
     parser = argparse.ArgumentParser(
         description='Test (evaluate) a checkpoint and print the metrics.',
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -65,7 +70,7 @@ def build_parser():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=KeyValueAction,
         help='override settings of the config, as key=value pairs, e.g. '
         'test_dataloader.batch_size=64 key="[a,b]"; no white space inside '
         'a pair')
@@ -86,14 +91,20 @@ def validate_args(args):
     Raises:
         FileNotFoundError: The config or the checkpoint does not exist.
         ValueError: ``--out`` has a suffix that cannot hold what is dumped,
-            or ``--out-item`` is given without ``--out``.
+            or ``--out-item`` is given without ``--out``, or ``--work-dir``
+            is a file.
     """
+    from mmsplitmix.utils.tool_args import work_dir_arg_error
+
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config!r}')
     if ('://' not in args.checkpoint
             and not osp.isfile(osp.expanduser(args.checkpoint))):
         raise FileNotFoundError(
             f'checkpoint file not found: {args.checkpoint!r}')
+    problem = work_dir_arg_error(args.work_dir)
+    if problem:
+        raise ValueError(problem)
     if args.out_item is not None and args.out is None:
         raise ValueError('--out-item needs --out FILE')
     if args.out is not None:
@@ -114,7 +125,7 @@ def merge_args(cfg, args):
     from mmengine.device import get_device
     from mmengine.logging import print_log
 
-    from mmsplitmix.utils import set_work_dir
+    from mmsplitmix.utils import merge_cfg_options, set_work_dir
 
     for part in ('test_dataloader', 'test_cfg', 'test_evaluator'):
         if cfg.get(part) is None:
@@ -147,8 +158,7 @@ def merge_args(cfg, args):
         loader['persistent_workers'] = False
     cfg.test_dataloader = loader
 
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     return cfg
 
 
@@ -177,20 +187,25 @@ def main(argv=None):
     # Registers SplitMixer, the safe checkpoint loader and the runtime parts.
     import mmsplitmix  # noqa: F401
     import mmengine
-    from mmengine.config import Config
     from mmengine.dist import get_rank
     from mmengine.evaluator import DumpResults
-    from mmsplitmix.utils import build_runner, shutdown_distributed
+    from mmsplitmix.utils import (build_runner, load_config,
+                                  shutdown_distributed)
+    from mmsplitmix.utils.tool_args import user_errors
 
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
-    runner = build_runner(cfg)
-
-    if args.out and args.out_item in ('pred', None):
-        runner.test_evaluator.metrics.append(
-            DumpResults(out_file_path=args.out))
-
-    metrics = runner.test()
+    try:
+        cfg = merge_args(load_config(args.config), args)
+    except ValueError as error:  # ConfigError included
+        parser.error(str(error))
+    try:
+        # The checkpoint must fit the model exactly.
+        runner = build_runner(cfg, strict_load_from=True)
+        if args.out and args.out_item in ('pred', None):
+            runner.test_evaluator.metrics.append(
+                DumpResults(out_file_path=args.out))
+        metrics = runner.test()
+    except user_errors() as error:
+        sys.exit(f'{parser.prog}: error: {type(error).__name__}: {error}')
 
     if get_rank() == 0:
         if args.out and args.out_item == 'metrics':

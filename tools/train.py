@@ -9,14 +9,19 @@ Checkpoints are loaded safely (weights-only unpickling plus the few types
 mmengine checkpoints hold). To resume or initialise from an older checkpoint
 that holds other pickled objects and that you trust, pass
 ``--trust-checkpoint`` or set ``MMSPLITMIX_TRUSTED_CHECKPOINTS=1``.
+
+Checkpoints are saved atomically (a kill or a full disk never leaves a
+truncated one); ``--resume`` falls back to the newest readable checkpoint;
+a resumed run continues exactly as an uninterrupted one would (data order
+and augmentation included); a work directory holding another run's
+checkpoints is refused unless ``--resume`` or ``--new-run`` is given.
 """
 import argparse
 import logging
 import os
 import os.path as osp
+import sys
 from copy import deepcopy
-
-from mmengine.config import DictAction
 
 TRUSTED_CHECKPOINTS_ENV = 'MMSPLITMIX_TRUSTED_CHECKPOINTS'
 # Devices mmengine's AmpOptimWrapper can run on.
@@ -24,6 +29,8 @@ AMP_DEVICES = ('cuda', 'npu', 'mlu', 'musa')
 
 
 def build_parser():
+    from mmsplitmix.utils.tool_args import KeyValueAction
+
     parser = argparse.ArgumentParser(
         description='Train a model (mmsplitmix / mmpretrain config).',
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -44,8 +51,17 @@ def build_parser():
         nargs='?',
         type=str,
         const='auto',
-        help='resume from the given checkpoint; without a path, resume '
-        'from the latest checkpoint in the work directory')
+        help='resume from the given checkpoint; without a path, from the '
+        'newest checkpoint of the work directory that loads (unreadable ones '
+        'are skipped with a warning; with none, training starts from '
+        'scratch)')
+    parser.add_argument(
+        '--new-run',
+        action='store_true',
+        help='start a new run in a work directory that holds the '
+        'checkpoints of an earlier run (without it that is refused); the '
+        'earlier run\'s checkpoints are moved to previous_runs/<time>/ in '
+        'the work directory')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -67,7 +83,10 @@ def build_parser():
     parser.add_argument(
         '--no-persistent-workers',
         action='store_true',
-        help='disable persistent_workers in the dataloaders')
+        help='disable persistent_workers in all dataloaders (by default '
+        'only validation keeps its workers; the training dataloader '
+        'restarts them each epoch so that a resumed run augments exactly '
+        'as an uninterrupted one)')
     parser.add_argument(
         '--trust-checkpoint',
         action='store_true',
@@ -76,7 +95,7 @@ def build_parser():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=KeyValueAction,
         help='override settings of the config, as key=value pairs, e.g. '
         'train_cfg.max_epochs=10 "optim_wrapper.optimizer.lr=0.01" '
         'key="[a,b]"; no white space inside a pair')
@@ -104,26 +123,36 @@ def validate_args(args):
         FileNotFoundError: The config or the checkpoint to resume from does
             not exist.
         NotADirectoryError: The work directory exists but is a file.
+        ValueError: ``--new-run`` together with ``--resume``.
     """
+    from mmsplitmix.utils.tool_args import work_dir_arg_error
+
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config!r}')
     if (args.resume not in (None, 'auto') and _is_local_path(args.resume)
             and not osp.isfile(osp.expanduser(args.resume))):
         raise FileNotFoundError(
             f'checkpoint to resume from not found: {args.resume!r}')
-    if args.work_dir is not None and osp.isfile(args.work_dir):
-        raise NotADirectoryError(
-            f'--work-dir must be a directory, got the file {args.work_dir!r}')
+    problem = work_dir_arg_error(args.work_dir)
+    if problem:
+        raise NotADirectoryError(problem)
+    if args.new_run and args.resume is not None:
+        raise ValueError('--new-run starts a new run and --resume continues '
+                         'one: give only one of them')
 
 
 def set_dataloader_defaults(cfg, field, args, cuda_available):
-    """pin_memory when a GPU can use it, persistent workers when there are
-    workers, unless the config or the flags say otherwise."""
+    """pin_memory when a GPU can use it; persistent workers for validation
+    and testing when there are workers, but not for training, whose
+    workers are reseeded each epoch so that a resumed run reproduces the
+    augmentation; unless the config or the flags say otherwise."""
     if cfg.get(field) is None:
         return
     loader = deepcopy(cfg[field])
     loader.setdefault('pin_memory', cuda_available)
-    loader.setdefault('persistent_workers', loader.get('num_workers', 0) > 0)
+    loader.setdefault(
+        'persistent_workers',
+        field != 'train_dataloader' and loader.get('num_workers', 0) > 0)
     loader.setdefault('collate_fn', dict(type='default_collate'))
     if args.no_pin_memory:
         loader['pin_memory'] = False
@@ -138,7 +167,7 @@ def merge_args(cfg, args):
     from mmengine.device import get_device
     from mmengine.logging import print_log
 
-    from mmsplitmix.utils import set_work_dir
+    from mmsplitmix.utils import merge_cfg_options, set_work_dir
 
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
@@ -178,9 +207,59 @@ def merge_args(cfg, args):
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         set_dataloader_defaults(cfg, field, args, cuda_available)
 
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     return cfg
+
+
+def prepare_work_dir(cfg, args, config_load_from):
+    """Decide where training starts, before anything is written.
+
+    * Resuming without a named checkpoint (``--resume``, or ``resume=True``
+      in the config): the newest checkpoint of the work directory that
+      loads, with a warning for every one skipped; none: a warning that
+      training starts from scratch (from the config's ``load_from``, if
+      any).
+    * A new run: refused when the work directory holds another run's
+      checkpoints, unless ``--new-run`` (then they are moved aside).
+
+    Raises:
+        WorkDirInUseError: A new run in a used work directory.
+    """
+    from mmengine.logging import print_log
+
+    from mmsplitmix.utils import (archive_previous_run, check_work_dir_unused,
+                                  checkpoint_location, find_resume_checkpoint)
+    from mmsplitmix.utils.tool_args import launcher_rank
+
+    folder, template = checkpoint_location(cfg)
+    if cfg.get('resume', False):
+        if cfg.get('load_from') is not None:
+            return  # a named checkpoint
+        found = find_resume_checkpoint(cfg.work_dir, folder, template)
+        if found is None:
+            cfg.resume = False
+            cfg.load_from = config_load_from
+            start = (f'from load_from {config_load_from!r}'
+                     if config_load_from else 'from scratch')
+            print_log(
+                f'--resume: no checkpoint to resume from in work dir '
+                f'{cfg.work_dir!r}: training starts {start}.',
+                logger='current',
+                level=logging.WARNING)
+        else:
+            cfg.load_from = found
+            print_log(f'--resume: resuming from {found!r}.', logger='current')
+        return
+    if not args.new_run:
+        check_work_dir_unused(cfg.work_dir, folder, template)
+    elif launcher_rank(cfg.launcher) == 0:
+        moved_to = archive_previous_run(cfg.work_dir, folder, template)
+        if moved_to:
+            print_log(
+                f'--new-run: the earlier run\'s checkpoints were moved to '
+                f'{moved_to!r}.',
+                logger='current',
+                level=logging.WARNING)
 
 
 def main(argv=None):
@@ -188,7 +267,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         validate_args(args)
-    except (FileNotFoundError, NotADirectoryError) as error:
+    except (FileNotFoundError, NotADirectoryError, ValueError) as error:
         parser.error(str(error))
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -197,13 +276,24 @@ def main(argv=None):
 
     # Registers SplitMixer, the safe checkpoint loader and the runtime parts.
     import mmsplitmix  # noqa: F401
-    from mmengine.config import Config
-    from mmsplitmix.utils import build_runner, shutdown_distributed
+    from mmsplitmix.utils import (build_runner, check_train_settings,
+                                  load_config, shutdown_distributed)
+    from mmsplitmix.utils.tool_args import ConfigError, user_errors
+    from mmsplitmix.utils.work_dir import WorkDirInUseError
 
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
-    runner = build_runner(cfg)
-    runner.train()
+    try:
+        cfg = load_config(args.config)
+        config_load_from = cfg.get('load_from')
+        cfg = merge_args(cfg, args)
+        check_train_settings(cfg)
+        prepare_work_dir(cfg, args, config_load_from)
+    except (ConfigError, WorkDirInUseError) as error:
+        parser.error(str(error))
+    try:
+        runner = build_runner(cfg)
+        runner.train()
+    except user_errors() as error:
+        sys.exit(f'{parser.prog}: error: {type(error).__name__}: {error}')
     shutdown_distributed()
 
 

@@ -7,12 +7,20 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # mmengine's CheckpointHook with crash-safe saving (temporary file,
+    # fsync, rename; old checkpoints removed only after the new one is safe).
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=3,
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3,
         save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )
+# Epoch-seeded data workers with one thread each (exact resumption, no CPU
+# oversubscription); checkpoints and classes that fit the model and data.
+custom_hooks = [
+    dict(type='ReproducibleDataHook'),
+    dict(type='ConsistencyCheckHook'),
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

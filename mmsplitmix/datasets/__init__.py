@@ -1,7 +1,10 @@
 from .local_datasets import (LocalCIFAR10, LocalCIFAR100, LocalFlowers102,
                              LocalFood101, LocalImageNet)
+from .split_classes import SplitClassesError, check_same_classes
+from .workers import EpochWorkerInit, main_process_threads, stream_seed
 
 __all__ = [
     'LocalCIFAR10', 'LocalCIFAR100', 'LocalFlowers102', 'LocalFood101',
-    'LocalImageNet'
+    'LocalImageNet', 'SplitClassesError', 'check_same_classes',
+    'EpochWorkerInit', 'main_process_threads', 'stream_seed'
 ]

@@ -2,9 +2,15 @@
 import os.path as osp
 from typing import Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 
 from .dist import setup_cpu_distributed
+
+# mmengine's hook and its crash-safe replacement (same arguments).
+PLAIN_CHECKPOINT_HOOKS = ('CheckpointHook', 'mmengine.CheckpointHook')
+ATOMIC_CHECKPOINT_HOOK = 'AtomicCheckpointHook'
+DATA_HOOK = 'ReproducibleDataHook'
+CONSISTENCY_HOOK = 'ConsistencyCheckHook'
 
 
 def set_work_dir(cfg: Config, work_dir: Optional[str], config_path: str):
@@ -17,12 +23,62 @@ def set_work_dir(cfg: Config, work_dir: Optional[str], config_path: str):
                                 osp.splitext(osp.basename(config_path))[0])
 
 
-def build_runner(cfg: Config):
+def _hook_type_name(hook) -> Optional[str]:
+    hook_type = hook.get('type') if isinstance(hook, dict) else None
+    if isinstance(hook_type, str):
+        return hook_type.split('.')[-1]
+    return getattr(hook_type, '__name__', None)
+
+
+def add_reliability_hooks(cfg: Config, strict_load_from: bool = False):
+    """Give the config the project's safety hooks, where it lacks them.
+
+    * mmengine's ``CheckpointHook`` becomes ``AtomicCheckpointHook`` (same
+      arguments; crash-safe saving);
+    * ``ReproducibleDataHook`` (epoch-seeded data workers, CPU threads) and
+      ``ConsistencyCheckHook`` (checkpoints and classes that fit) are added
+      to ``custom_hooks``.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        strict_load_from (bool): Whether ``load_from`` checkpoints must fit
+            the model exactly (testing) rather than partly (fine-tuning).
+    """
+    # Our hooks live in mmpretrain's registry: name the scope unless the
+    # config's default scope is mmpretrain.
+    scope = '' if cfg.get('default_scope') == 'mmpretrain' else 'mmpretrain.'
+    default_hooks = cfg.get('default_hooks') or {}
+    checkpoint = default_hooks.get('checkpoint')
+    if isinstance(checkpoint, dict):
+        hook_type = checkpoint.get('type')
+        from mmengine.hooks import CheckpointHook
+        if hook_type in PLAIN_CHECKPOINT_HOOKS or hook_type is CheckpointHook:
+            checkpoint['type'] = scope + ATOMIC_CHECKPOINT_HOOK
+
+    custom_hooks = list(cfg.get('custom_hooks') or [])
+    names = [_hook_type_name(hook) for hook in custom_hooks]
+    if DATA_HOOK not in names:
+        custom_hooks.append(ConfigDict(type=scope + DATA_HOOK))
+    if CONSISTENCY_HOOK in names:
+        custom_hooks[names.index(CONSISTENCY_HOOK)]['strict_load_from'] = (
+            strict_load_from)
+    else:
+        custom_hooks.append(
+            ConfigDict(
+                type=scope + CONSISTENCY_HOOK,
+                strict_load_from=strict_load_from))
+    cfg.custom_hooks = custom_hooks
+    return cfg
+
+
+def build_runner(cfg: Config, strict_load_from: bool = False):
     """Build the config's runner (``runner_type``, else mmengine's Runner),
-    after setting up distributed runs that have no GPU."""
+    after adding the safety hooks (:func:`add_reliability_hooks`) and
+    setting up distributed runs that have no GPU."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    add_reliability_hooks(cfg, strict_load_from=strict_load_from)
     setup_cpu_distributed(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)

@@ -238,3 +238,71 @@ def test_tool_help_suits_mim():
         assert '--gpus' not in proc.stdout
         assert 'MMSPLITMIX_TRUSTED_CHECKPOINTS=1' in proc.stdout
         assert '--trust-checkpoint' in proc.stdout
+
+
+def test_checkpoint_of_another_model_is_refused(tiny_config, tmp_path):
+    """A ConvMixer checkpoint on a SplitMixer config: the test stops and
+    lists what does not fit, instead of printing a chance accuracy."""
+    from mmpretrain.registry import MODELS
+
+    convmixer = MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(
+                type='ConvMixer',
+                arch=dict(
+                    embed_dims=16, depth=2, patch_size=4, kernel_size=3)),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=3, in_channels=16)))
+    checkpoint = tmp_path / 'convmixer.pth'
+    torch.save(dict(meta=dict(epoch=1), state_dict=convmixer.state_dict()),
+               checkpoint)
+    proc = run_tool([
+        TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path
+    ],
+                    check=False)
+    assert proc.returncode == 1
+    assert 'Test metrics:' not in proc.stdout
+    assert 'Traceback' not in proc.stderr
+    assert (f'CheckpointMismatchError: Checkpoint {str(checkpoint)!r} does '
+            'not fit the model of the config (ImageClassifier): 2 of another '
+            'shape: backbone.stages.0.0.fn.0.weight (checkpoint [16, 1, 3, '
+            '3], model [16, 1, 1, 3])') in proc.stderr
+    assert 'missing from the checkpoint: backbone.stages.0.0.fn.3.weight' in (
+        proc.stderr)
+    assert ('4 in the checkpoint but not in the model: '
+            'backbone.stages.0.1.weight') in proc.stderr
+
+
+def test_test_split_without_a_class_of_the_checkpoint_is_refused(
+        trained_work_dir, tiny_config, tiny_data, tmp_path):
+    test_root = tmp_path / 'test_split'
+    for name in ('green', 'red'):  # no 'blue' images in this split
+        shutil.copytree(Path(tiny_data) / name, test_root / name)
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    proc = run_tool([
+        TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path,
+        '--cfg-options', f'test_dataloader.dataset.data_root={test_root}'
+    ],
+                    check=False)
+    assert proc.returncode == 1
+    assert 'Test metrics:' not in proc.stdout
+    assert ('SplitClassesError: test_dataloader.dataset has other classes '
+            f"than checkpoint {str(checkpoint)!r} (missing ['blue'])") in (
+                proc.stderr)
+
+
+def test_work_dir_that_is_a_file_is_a_clear_error(trained_work_dir,
+                                                  tiny_config, tmp_path):
+    not_a_dir = tmp_path / 'file.txt'
+    not_a_dir.write_text('x')
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    proc = run_tool([
+        TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', not_a_dir
+    ],
+                    check=False)
+    assert proc.returncode == 2
+    assert (f'--work-dir must be a directory, got the file '
+            f'{str(not_a_dir)!r}') in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not_a_dir.read_text() == 'x'

@@ -1,8 +1,10 @@
 """End-to-end tests of tools/train.py and tools/dist_train.sh on the CPU."""
 import glob
+import json
 import os
 import os.path as osp
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,8 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tools_testing import (REPO_ROOT, TOOLS, checkpoints_in, run_tool,
-                      tool_env)
+from tools_testing import (REPO_ROOT, TINY_CONFIG, TOOLS, checkpoints_in,
+                           run_tool, tool_env)
 
 import mmsplitmix  # noqa: F401  (safe checkpoint loader)
 from mmsplitmix.utils import load_checkpoint_file
@@ -254,3 +256,401 @@ randomness = dict(seed=0)
         '--work-dir', work_dir
     ])
     assert re.search(r'accuracy/top1: [0-9.]+', proc.stdout)
+
+
+# ---------------------------------------------------------------------------
+# Reliability: crash-safe saves, resume fallback, exact resumption with
+# augmenting workers, refused mixes, clear errors.
+
+# The quick start's checkpoint settings: one epoch checkpoint kept, and the
+# best checkpoint, whose save rewrites the epoch's checkpoint.
+QUICKSTART_CHECKPOINTS = (
+    "default_hooks = dict(checkpoint=dict(max_keep_ckpts=1, "
+    "save_best='auto'))\n")
+
+
+def derived_config(tmp_path, base, body, name='derived.py', imports=()):
+    """A config inheriting ``base`` with ``body`` appended."""
+    path = tmp_path / name
+    modules = ['mmsplitmix', *imports]
+    path.write_text(f'_base_ = [{str(base)!r}]\n'
+                    f'custom_imports = dict(imports={modules!r}, '
+                    'allow_failed_imports=False)\n' + body)
+    return path
+
+
+def plugin_env(**extra):
+    env = tool_env()
+    env['PYTHONPATH'] += os.pathsep + str(TESTS_DIR)
+    env.update(extra)
+    return env
+
+
+def assert_same_weights(path, reference_path):
+    weights = state_dict(path)
+    reference = state_dict(reference_path)
+    assert weights.keys() == reference.keys()
+    for name, value in reference.items():
+        assert torch.equal(weights[name], value), name
+
+
+def epoch_checkpoints(work_dir):
+    return [p for p in checkpoints_in(work_dir) if p.startswith('epoch_')]
+
+
+def last_checkpoint_of(work_dir):
+    return (Path(work_dir) / 'last_checkpoint').read_text()
+
+
+@pytest.mark.parametrize(
+    'fault_file, nth, kept',
+    [
+        # The save_best rewrite of epoch 1's checkpoint, the only one then.
+        (r'\.?epoch_1\.pth', 2, ['epoch_1.pth']),
+        # Epoch 2's checkpoint, with max_keep_ckpts=1.
+        (r'\.?epoch_2\.pth', 1, ['epoch_1.pth']),
+        # The second update of last_checkpoint.
+        (r'\.?last_checkpoint', 2, ['epoch_1.pth']),
+    ],
+    ids=['epoch_1_rewrite', 'epoch_2', 'last_checkpoint'])
+def test_kill_during_a_save_keeps_a_resumable_checkpoint(
+        trained_work_dir, tiny_config, tmp_path, fault_file, nth, kept):
+    config = derived_config(
+        tmp_path, tiny_config, QUICKSTART_CHECKPOINTS, imports=['save_faults'])
+    work_dir = tmp_path / 'work'
+    env = plugin_env(
+        SAVE_FAULT='kill', SAVE_FAULT_FILE=fault_file, SAVE_FAULT_NTH=str(nth))
+    proc = run_tool([TOOLS / 'train.py', config, '--work-dir', work_dir],
+                    env=env,
+                    check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+    assert epoch_checkpoints(work_dir) == kept
+    # Every checkpoint left loads, and last_checkpoint names one of them.
+    assert last_checkpoint_of(work_dir) == str(work_dir / kept[-1])
+    for name in kept:
+        assert state_dict(work_dir / name)
+    best = glob.glob(str(work_dir / 'best_*.pth'))
+    assert len(best) == 1 and state_dict(best[0])
+
+    resumed = run_tool([
+        TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'
+    ],
+                       env=plugin_env())
+    output = resumed.stdout + resumed.stderr
+    assert 'resumed epoch: 1' in output
+    assert epoch_checkpoints(work_dir) == ['epoch_3.pth']
+    assert not [p for p in os.listdir(work_dir) if p.endswith('.tmp')]
+    assert_same_weights(work_dir / 'epoch_3.pth',
+                        Path(trained_work_dir['work_dir']) / 'epoch_3.pth')
+
+
+def test_full_disk_during_a_save_is_an_error_naming_the_file(
+        trained_work_dir, tiny_config, tmp_path):
+    config = derived_config(
+        tmp_path, tiny_config, QUICKSTART_CHECKPOINTS, imports=['save_faults'])
+    work_dir = tmp_path / 'work'
+    env = plugin_env(
+        SAVE_FAULT='enospc', SAVE_FAULT_FILE=r'\.?epoch_2\.pth')
+    proc = run_tool([TOOLS / 'train.py', config, '--work-dir', work_dir],
+                    env=env,
+                    check=False)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    target = work_dir / 'epoch_2.pth'
+    assert (f'CheckpointSaveError: Could not write checkpoint {str(target)!r}'
+            ': no space left on the device') in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    # The earlier checkpoints are intact, no partial file is left.
+    assert epoch_checkpoints(work_dir) == ['epoch_1.pth']
+    assert len(glob.glob(str(work_dir / 'best_*.pth'))) == 1
+    assert not [p for p in os.listdir(work_dir) if p.endswith('.tmp')]
+    assert last_checkpoint_of(work_dir) == str(work_dir / 'epoch_1.pth')
+    assert state_dict(work_dir / 'epoch_1.pth')
+
+    resumed = run_tool([
+        TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'
+    ],
+                       env=plugin_env())
+    assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
+    assert_same_weights(work_dir / 'epoch_3.pth',
+                        Path(trained_work_dir['work_dir']) / 'epoch_3.pth')
+
+
+def copy_run(trained_work_dir, target):
+    """A copy of the trained run's checkpoints, pointing at the copy."""
+    source = Path(trained_work_dir['work_dir'])
+    target.mkdir()
+    for name in checkpoints_in(source):
+        shutil.copy(source / name, target / name)
+    (target / 'last_checkpoint').write_text(str(target / 'epoch_3.pth'))
+    return target
+
+
+def test_resume_falls_back_to_the_newest_readable_checkpoint(
+        trained_work_dir, tiny_config, tmp_path):
+    work_dir = copy_run(trained_work_dir, tmp_path / 'work')
+    newest = work_dir / 'epoch_3.pth'
+    newest.write_bytes(newest.read_bytes()[:1000])  # truncated by a crash
+    proc = run_tool([
+        TOOLS / 'train.py', tiny_config, '--work-dir', work_dir, '--resume'
+    ])
+    output = proc.stdout + proc.stderr
+    assert (f'--resume: skipping checkpoint {str(newest)!r}, which cannot '
+            'be resumed from') in output
+    assert 'is truncated' in output
+    assert f"--resume: resuming from {str(work_dir / 'epoch_2.pth')!r}" in (
+        output)
+    assert 'resumed epoch: 2' in output
+    assert last_checkpoint_of(work_dir) == str(newest)
+    assert_same_weights(newest,
+                        Path(trained_work_dir['work_dir']) / 'epoch_3.pth')
+
+
+def test_resume_in_an_empty_work_dir_says_it_starts_from_scratch(
+        tiny_config, tmp_path):
+    work_dir = tmp_path / 'empty'
+    proc = run_tool([
+        TOOLS / 'train.py', tiny_config, '--work-dir', work_dir, '--resume',
+        '--cfg-options', 'train_cfg.max_epochs=1'
+    ])
+    output = proc.stdout + proc.stderr
+    assert (f'--resume: no checkpoint to resume from in work dir '
+            f'{str(work_dir)!r}: training starts from scratch.') in output
+    assert 'Auto resumed from the latest checkpoint None' not in output
+    assert checkpoints_in(work_dir) == ['epoch_1.pth']
+
+
+def test_a_second_run_into_a_used_work_dir_is_refused_unless_asked(
+        trained_work_dir, tiny_config, tmp_path):
+    work_dir = copy_run(trained_work_dir, tmp_path / 'work')
+    before = {name: (work_dir / name).read_bytes()
+              for name in checkpoints_in(work_dir)}
+    proc = run_tool([TOOLS / 'train.py', tiny_config, '--work-dir', work_dir],
+                    check=False)
+    assert proc.returncode == 2
+    assert (f'work dir {str(work_dir)!r} already holds the checkpoints of a '
+            'run') in proc.stderr
+    assert '--resume' in proc.stderr and '--new-run' in proc.stderr
+    assert {name: (work_dir / name).read_bytes()
+            for name in checkpoints_in(work_dir)} == before
+
+    proc = run_tool([
+        TOOLS / 'train.py', tiny_config, '--work-dir', work_dir, '--new-run',
+        '--cfg-options', 'train_cfg.max_epochs=1'
+    ])
+    assert '--new-run: the earlier run' in proc.stdout + proc.stderr
+    assert checkpoints_in(work_dir) == ['epoch_1.pth']
+    assert last_checkpoint_of(work_dir) == str(work_dir / 'epoch_1.pth')
+    archived = glob.glob(str(work_dir / 'previous_runs' / '*'))
+    assert len(archived) == 1
+    assert {name: (Path(archived[0]) / name).read_bytes()
+            for name in before} == before
+
+
+# The paper's augmentation (scale-1 crop, flip, RandAugment 2 ops at 12 of
+# torchvision's 31 levels) with data workers, and no fixed seed, as in the
+# paper's configs.
+RANDAUGMENT_BASE = (REPO_ROOT / 'configs' / '_base_' / 'datasets' /
+                    'pipelines' / 'torchvision_randaugment.py')
+
+
+def paper_randaugment():
+    """The project's RandAugment of the paper for 32 px images."""
+    from mmengine.config import Config
+
+    pipelines = Config.fromfile(RANDAUGMENT_BASE)
+    for name in ('torchvision_randaugment_32px', 'torchvision_randaugment'):
+        if name in pipelines:
+            return pipelines[name].to_dict()
+    raise KeyError(f'no RandAugment settings in {RANDAUGMENT_BASE}')
+
+
+def augmenting_config(base, imports):
+    return (f'_base_ = [{str(base)!r}]\n'
+            f'custom_imports = dict(imports={imports!r}, '
+            'allow_failed_imports=False)\n' + f"""
+train_dataloader = dict(
+    num_workers=2,
+    dataset=dict(pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(1.0, 1.0),
+             aspect_ratio_range=(1.0, 1.0)),
+        dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+        {paper_randaugment()!r},
+        dict(type='PackInputs'),
+    ]))
+randomness = dict(seed=None)
+""")
+
+
+def test_resume_with_augmentation_and_workers_is_bit_exact(
+        tiny_config, tmp_path):
+    config = tmp_path / 'augmenting.py'
+    config.write_text(augmenting_config(tiny_config, ['mmsplitmix']))
+    marker = tmp_path / 'paused'
+    pausing = tmp_path / 'augmenting_pausing.py'
+    pausing.write_text(
+        augmenting_config(tiny_config, ['mmsplitmix', 'pause_hook']) +
+        f'custom_hooks = [dict(type="PauseAfterFirstEpochHook", '
+        f'marker={str(marker)!r})]\n')
+    work_dir = tmp_path / 'killed'
+    log_path = tmp_path / 'killed.log'
+    with open(log_path, 'w') as log:
+        proc = subprocess.Popen(
+            [sys.executable, TOOLS / 'train.py', pausing, '--work-dir',
+             work_dir],
+            env=plugin_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 180
+            while not marker.exists():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail('training did not pause after epoch 1:\n' +
+                                log_path.read_text()[-3000:])
+                time.sleep(0.1)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    # The run drew its seed at random; the uninterrupted reference uses it.
+    seed = load_checkpoint_file(str(work_dir / 'epoch_1.pth'))['meta']['seed']
+    reference = tmp_path / 'uninterrupted'
+    run_tool([
+        TOOLS / 'train.py', config, '--work-dir', reference, '--cfg-options',
+        f'randomness.seed={seed}'
+    ],
+             env=plugin_env())
+    resumed = run_tool(
+        [TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'],
+        env=plugin_env())
+    assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
+    weights = state_dict(work_dir / 'epoch_3.pth')
+    expected = state_dict(reference / 'epoch_3.pth')
+    differing = [
+        name for name, value in expected.items()
+        if not torch.equal(weights[name], value)
+    ]
+    assert differing == [], f'{len(differing)} of {len(expected)} differ'
+    # The augmentation is random: epoch 1's checkpoints of two seeds differ.
+    other = tmp_path / 'other_seed'
+    run_tool([
+        TOOLS / 'train.py', config, '--work-dir', other, '--cfg-options',
+        f'randomness.seed={seed + 1}', 'train_cfg.max_epochs=1'
+    ],
+             env=plugin_env())
+    assert not torch.equal(
+        state_dict(other / 'epoch_1.pth')['backbone.stem.0.weight'],
+        state_dict(reference / 'epoch_1.pth')['backbone.stem.0.weight'])
+
+
+def test_data_workers_compute_with_one_thread_each(tiny_config, tmp_path):
+    probe_dir = tmp_path / 'probes'
+    probe_dir.mkdir()
+    config = derived_config(
+        tmp_path,
+        tiny_config,
+        'train_dataloader = dict(num_workers=2, dataset=dict(pipeline=['
+        "dict(type='LoadImageFromFile'), "
+        f"dict(type='RecordThreads', out_dir={str(probe_dir)!r}), "
+        "dict(type='PackInputs')]))\n"
+        'train_cfg = dict(max_epochs=1)\n',
+        imports=['thread_probe'])
+    env = plugin_env()
+    for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        env.pop(name)
+    proc = run_tool(
+        [TOOLS / 'train.py', config, '--work-dir', tmp_path / 'work'],
+        env=env)
+    records = [json.loads(p.read_text()) for p in probe_dir.glob('*.json')]
+    assert len(records) == 2  # one per worker
+    for record in records:
+        assert record == dict(
+            torch_threads=1, cv2_threads=1, omp_env='1', mkl_env='1')
+    cpus = len(os.sched_getaffinity(0))
+    expected = max(1, cpus - 2)
+    assert (f'CPU threads: {expected} in the main process ({cpus} CPUs, 2 '
+            'data workers), 1 per data worker.') in proc.stdout + proc.stderr
+
+
+def test_val_split_missing_a_class_folder_is_refused(tiny_data, tmp_path):
+    val_root = tmp_path / 'val'
+    for name in ('blue', 'red'):  # 'green' has no images in this split
+        shutil.copytree(Path(tiny_data) / name, val_root / name)
+    base = tmp_path / 'base.py'
+    base.write_text(TINY_CONFIG.format(root=str(tiny_data)))
+    config = derived_config(
+        tmp_path, base,
+        f'val_dataloader = dict(dataset=dict(data_root={str(val_root)!r}))\n')
+    work_dir = tmp_path / 'work'
+    proc = run_tool([TOOLS / 'train.py', config, '--work-dir', work_dir],
+                    check=False)
+    assert proc.returncode == 1
+    assert ("SplitClassesError: val_dataloader.dataset has other classes "
+            "than train_dataloader.dataset (missing ['green'])") in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not glob.glob(str(work_dir / '*.pth'))
+
+    # An empty folder for the class keeps every label right: accepted.
+    (val_root / 'green').mkdir()
+    proc = run_tool([
+        TOOLS / 'train.py', config, '--work-dir', work_dir, '--cfg-options',
+        'train_cfg.max_epochs=1'
+    ])
+    assert 'Found no valid file in the folder green' in (proc.stdout +
+                                                          proc.stderr)
+    assert re.search(r'Epoch\(val\) \[1\]\[2/2\]\s+accuracy/top1',
+                     proc.stdout + proc.stderr)
+
+
+def test_load_from_with_another_head_says_what_it_skipped(
+        trained_work_dir, tiny_config, tmp_path):
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    config = derived_config(
+        tmp_path, tiny_config,
+        f'load_from = {str(checkpoint)!r}\n'
+        'model = dict(head=dict(num_classes=4))\n'
+        'train_cfg = dict(max_epochs=1)\n'
+        'val_dataloader = None\nval_cfg = None\nval_evaluator = None\n')
+    proc = run_tool(
+        [TOOLS / 'train.py', config, '--work-dir', tmp_path / 'work'])
+    output = proc.stdout + proc.stderr
+    assert (f"load_from {str(checkpoint)!r}: 49 of the model's 51 tensors "
+            'loaded, the others keep their initialisation: 2 of another '
+            'shape: head.fc.weight (checkpoint [3, 16], model [4, 16]); '
+            'head.fc.bias (checkpoint [3], model [4]).') in output
+
+
+def test_unclear_inputs_give_errors_naming_them(tiny_config, tmp_path):
+    base = tmp_path / 'broken_base.py'
+    base.write_text('model = dict(\n    type="ImageClassifier",\n')
+    config = tmp_path / 'child.py'
+    config.write_text(f'_base_ = [{str(base)!r}]\n')
+    proc = run_tool([TOOLS / 'train.py', config], check=False)
+    assert proc.returncode == 2
+    assert f'config file {str(base)!r} has a syntax error at line 1' in (
+        proc.stderr)
+    assert f'(a base of {str(config)!r})' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+    work_dir = tmp_path / 'work'
+    proc = run_tool([
+        TOOLS / 'train.py', tiny_config, '--work-dir', work_dir,
+        '--cfg-options', 'train_cfg.max_epochs'
+    ],
+                    check=False)
+    assert proc.returncode == 2
+    assert ("--cfg-options: 'train_cfg.max_epochs' is not a KEY=VALUE pair"
+            in proc.stderr)
+    assert 'Traceback' not in proc.stderr
+
+    proc = run_tool([
+        TOOLS / 'train.py', tiny_config, '--work-dir', work_dir,
+        '--cfg-options', 'train_cfg.max_epochs=-1'
+    ],
+                    check=False)
+    assert proc.returncode == 2
+    assert 'train_cfg.max_epochs must be a positive int, got -1' in (
+        proc.stderr)
+    assert not work_dir.exists()

@@ -34,7 +34,10 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=128,
     num_workers=4,
-    persistent_workers=True,
+    # Workers restart each epoch, reseeded by epoch, so that a resumed run
+    # augments exactly as an uninterrupted one (mmsplitmix's
+    # ReproducibleDataHook).
+    persistent_workers=False,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -1,0 +1,91 @@
+"""Stop runs that would silently give wrong results."""
+import logging
+
+from mmengine.hooks import Hook
+from mmpretrain.registry import HOOKS
+
+from mmsplitmix.datasets.split_classes import check_same_classes
+from mmsplitmix.utils.state_dict_fit import (check_checkpoint_fits,
+                                             checkpoint_state_dict,
+                                             compare_state_dict, describe_fit)
+
+
+def _classes_of(dataloader):
+    dataset = getattr(dataloader, 'dataset', None)
+    metainfo = getattr(dataset, 'metainfo', None) or {}
+    classes = metainfo.get('classes')
+    return None if classes is None else tuple(classes)
+
+
+def _checkpoint_classes(checkpoint):
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    dataset_meta = (meta or {}).get('dataset_meta') or {}
+    classes = dataset_meta.get('classes')
+    return None if classes is None else tuple(classes)
+
+
+@HOOKS.register_module()
+class ConsistencyCheckHook(Hook):
+    """Check what a run loads before it trains or evaluates.
+
+    * Checkpoint weights against the model, before they are loaded. A
+      checkpoint to resume from, and with ``strict_load_from=True``
+      (testing) also ``load_from``, must fit exactly, or the run stops
+      with :class:`~mmsplitmix.utils.state_dict_fit.CheckpointMismatchError`
+      listing the missing, unexpected and differently shaped weights. When
+      fine-tuning from ``load_from`` (``strict_load_from=False``), weights
+      of another shape (e.g. a head for another number of classes) are
+      skipped and the log names every weight that was not loaded.
+    * Classes: the validation split must have the training split's
+      classes, the test split those of the checkpoint, and a resumed run
+      those of its checkpoint; otherwise the labels of the two would not
+      mean the same classes (:class:`~mmsplitmix.datasets.split_classes.
+      SplitClassesError`).
+
+    Args:
+        strict_load_from (bool): Refuse a ``load_from`` checkpoint that
+            does not fit. Defaults to False.
+    """
+
+    priority = 'VERY_HIGH'  # before hooks that edit the checkpoint
+
+    def __init__(self, strict_load_from: bool = False):
+        self.strict_load_from = strict_load_from
+        self._checkpoint_classes = None
+        self._resumed = False
+
+    def after_load_checkpoint(self, runner, checkpoint) -> None:
+        filename = runner.cfg.get('load_from')
+        self._resumed = bool(runner.cfg.get('resume', False))
+        self._checkpoint_classes = _checkpoint_classes(checkpoint)
+        if self._resumed or self.strict_load_from:
+            check_checkpoint_fits(runner.model, checkpoint, filename)
+            return
+        fit = compare_state_dict(runner.model,
+                                 checkpoint_state_dict(checkpoint))
+        if fit.exact:
+            return
+        total = len(fit.loaded) + len(fit.missing) + len(fit.mismatched)
+        runner.logger.log(
+            logging.WARNING,
+            f'load_from {filename!r}: {len(fit.loaded)} of the model\'s '
+            f'{total} tensors loaded, the others keep their '
+            'initialisation: ' + '; '.join(describe_fit(fit)) + '.')
+
+    def before_train(self, runner) -> None:
+        train_classes = _classes_of(runner.train_loop.dataloader)
+        if self._resumed and self._checkpoint_classes is not None:
+            check_same_classes(self._checkpoint_classes,
+                               'the checkpoint resumed from', train_classes,
+                               'train_dataloader.dataset')
+        if runner.val_loop is not None:
+            check_same_classes(train_classes, 'train_dataloader.dataset',
+                               _classes_of(runner.val_loop.dataloader),
+                               'val_dataloader.dataset')
+
+    def before_test(self, runner) -> None:
+        if self._checkpoint_classes is not None:
+            check_same_classes(self._checkpoint_classes,
+                               f'checkpoint {runner.cfg.get("load_from")!r}',
+                               _classes_of(runner.test_loop.dataloader),
+                               'test_dataloader.dataset')

@@ -1,0 +1,131 @@
+"""Data loading that a resumed run reproduces exactly, without CPU
+oversubscription (see :mod:`mmsplitmix.datasets.workers`)."""
+from functools import partial
+
+from mmengine.dataset.utils import worker_init_fn as mmengine_worker_init_fn
+from mmengine.device import get_device
+from mmengine.hooks import Hook
+from mmpretrain.registry import HOOKS
+
+from mmsplitmix.datasets.workers import (EpochWorkerInit, available_cpus,
+                                         main_process_threads, seed_all,
+                                         stream_seed, user_set_threads)
+
+
+def _sampler_of(dataloader):
+    sampler = getattr(dataloader, 'sampler', None)
+    if sampler is not None and hasattr(sampler, 'seed'):
+        return sampler
+    batch_sampler = getattr(dataloader, 'batch_sampler', None)
+    return getattr(batch_sampler, 'sampler', None)
+
+
+def _replaceable(init_fn) -> bool:
+    """Whether a loader's ``worker_init_fn`` is a default we may replace
+    (none, mmengine's seeding, or ours)."""
+    if init_fn is None or isinstance(init_fn, EpochWorkerInit):
+        return True
+    return (isinstance(init_fn, partial)
+            and init_fn.func is mmengine_worker_init_fn)
+
+
+@HOOKS.register_module()
+class ReproducibleDataHook(Hook):
+    """Seed data loading by epoch and size the CPU thread pools.
+
+    * Before each training epoch the main process's generators (Python,
+      NumPy, PyTorch) are reseeded from ``(seed, epoch, rank)`` and the
+      data workers about to start get ``(seed, epoch, rank, worker)``
+      seeds, so a run resumed at an epoch boundary draws the same random
+      numbers (data order, augmentation, dropout) as an uninterrupted run.
+      The sampler follows the run's seed, which a resumed run takes from
+      its checkpoint.
+    * Data workers of every loader compute with one thread each. On the
+      CPU, unless ``OMP_NUM_THREADS`` is set, the main process uses one
+      thread per CPU left after one per data worker.
+
+    Exactness needs workers that restart each epoch: with
+    ``persistent_workers=True`` on the training loader a warning says that
+    a resumed run's augmentation will differ. A ``worker_init_fn`` of the
+    config's own is kept (then seeding the workers is up to it).
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, worker_threads: int = 1):
+        if not isinstance(worker_threads, int) or worker_threads < 1:
+            raise ValueError('ReproducibleDataHook: worker_threads must be a '
+                             f'positive int, got {worker_threads!r}')
+        self.worker_threads = worker_threads
+        self._threads_set = False
+
+    # -- threads -----------------------------------------------------------
+    def _set_main_threads(self, runner, dataloader) -> None:
+        if self._threads_set or get_device() != 'cpu':
+            return
+        self._threads_set = True
+        import torch
+        workers = getattr(dataloader, 'num_workers', 0)
+        if user_set_threads() is not None:
+            runner.logger.info(
+                f'CPU threads: {torch.get_num_threads()} in the main process '
+                '(OMP_NUM_THREADS), 1 per data worker.')
+            return
+        threads = main_process_threads(workers)
+        torch.set_num_threads(threads)
+        runner.logger.info(
+            f'CPU threads: {threads} in the main process ({available_cpus()} '
+            f'CPUs, {workers} data workers), {self.worker_threads} per data '
+            'worker. Set OMP_NUM_THREADS to choose another number.')
+
+    # -- seeding -----------------------------------------------------------
+    def _install(self, runner, dataloader, epoch: int) -> None:
+        """Give ``dataloader`` an :class:`EpochWorkerInit` for ``epoch``."""
+        if dataloader is None or getattr(dataloader, 'num_workers', 0) == 0:
+            return
+        init_fn = dataloader.worker_init_fn
+        if isinstance(init_fn, EpochWorkerInit):
+            init_fn.seed, init_fn.epoch = runner.seed, epoch
+        elif _replaceable(init_fn):
+            dataloader.worker_init_fn = EpochWorkerInit(
+                runner.seed, runner.rank, epoch, self.worker_threads)
+
+    def before_train(self, runner) -> None:
+        dataloader = runner.train_loop.dataloader
+        self._set_main_threads(runner, dataloader)
+        randomness = getattr(runner, '_randomness_cfg', None) or {}
+        sampler = _sampler_of(dataloader)
+        if (sampler is not None and hasattr(sampler, 'seed')
+                and not randomness.get('diff_rank_seed', False)
+                and sampler.seed != runner.seed):
+            # A resumed run takes the seed of its checkpoint; the sampler
+            # was built before the checkpoint was read.
+            sampler.seed = runner.seed
+        if not _replaceable(dataloader.worker_init_fn):
+            runner.logger.warning(
+                'train_dataloader has its own worker_init_fn: its data '
+                'workers are not reseeded by epoch, so a resumed run may '
+                'augment differently from an uninterrupted one.')
+        if dataloader.num_workers > 0 and dataloader.persistent_workers:
+            runner.logger.warning(
+                'train_dataloader.persistent_workers=True: workers keep '
+                'their random state from epoch to epoch, so a run resumed '
+                'from a checkpoint will not augment exactly as an '
+                'uninterrupted run. Set it to False for exact resumption.')
+
+    def before_train_epoch(self, runner) -> None:
+        seed_all(stream_seed(runner.seed, runner.epoch, runner.rank, 0))
+        self._install(runner, runner.train_loop.dataloader, runner.epoch)
+
+    def before_val_epoch(self, runner) -> None:
+        self._install(runner, runner.val_loop.dataloader, runner.epoch)
+
+    def before_test(self, runner) -> None:
+        self._set_main_threads(runner, runner.test_loop.dataloader)
+
+    def before_test_epoch(self, runner) -> None:
+        self._install(runner, runner.test_loop.dataloader, 0)
+
+    def before_val(self, runner) -> None:
+        # A run of Runner.val() alone.
+        self._set_main_threads(runner, runner.val_loop.dataloader)

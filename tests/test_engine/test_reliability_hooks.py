@@ -1,0 +1,95 @@
+"""Unit tests of the hooks behind reproducible data loading and the class
+checks (the end-to-end tests are in tests/test_tools)."""
+import logging
+import os
+from functools import partial
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.dataset.utils import worker_init_fn as mmengine_init
+from mmengine.fileio import LocalBackend
+from torch.utils.data import DataLoader
+
+from mmsplitmix.datasets import EpochWorkerInit, SplitClassesError
+from mmsplitmix.engine import (AtomicCheckpointHook, ConsistencyCheckHook,
+                               ReproducibleDataHook)
+from mmsplitmix.utils import load_checkpoint_file
+
+
+def fake_runner(epoch, loader, seed=7):
+    return SimpleNamespace(
+        seed=seed,
+        rank=0,
+        epoch=epoch,
+        train_loop=SimpleNamespace(dataloader=loader))
+
+
+def test_each_epoch_starts_from_the_same_random_state():
+    loader = DataLoader(list(range(4)), num_workers=2)
+    hook = ReproducibleDataHook()
+    draws = []
+    for epoch in (0, 1, 1):
+        torch.manual_seed(epoch * 100)  # whatever happened before
+        hook.before_train_epoch(fake_runner(epoch, loader))
+        draws.append(torch.rand(3))
+        assert isinstance(loader.worker_init_fn, EpochWorkerInit)
+        assert (loader.worker_init_fn.seed,
+                loader.worker_init_fn.epoch) == (7, epoch)
+    assert torch.equal(draws[1], draws[2])
+    assert not torch.equal(draws[0], draws[1])
+
+
+def test_mmengine_seeding_is_replaced_but_a_config_init_fn_is_kept():
+    hook = ReproducibleDataHook()
+    loader = DataLoader(
+        list(range(4)),
+        num_workers=1,
+        worker_init_fn=partial(mmengine_init, num_workers=1, rank=0, seed=0))
+    hook.before_train_epoch(fake_runner(0, loader))
+    assert isinstance(loader.worker_init_fn, EpochWorkerInit)
+
+    def own(worker_id):
+        pass
+
+    loader = DataLoader(list(range(4)), num_workers=1, worker_init_fn=own)
+    hook.before_train_epoch(fake_runner(0, loader))
+    assert loader.worker_init_fn is own
+
+
+def test_worker_threads_must_be_positive():
+    with pytest.raises(ValueError, match='worker_threads'):
+        ReproducibleDataHook(worker_threads=0)
+
+
+def test_validation_classes_must_be_the_training_classes():
+    def loader(classes):
+        return SimpleNamespace(
+            dataset=SimpleNamespace(metainfo=dict(classes=classes)))
+
+    runner = SimpleNamespace(
+        train_loop=SimpleNamespace(dataloader=loader(('a', 'b', 'c'))),
+        val_loop=SimpleNamespace(dataloader=loader(('a', 'c'))))
+    with pytest.raises(SplitClassesError, match=r"missing \['b'\]"):
+        ConsistencyCheckHook().before_train(runner)
+    runner.val_loop.dataloader = loader(('a', 'b', 'c'))
+    ConsistencyCheckHook().before_train(runner)
+
+
+def test_published_checkpoint_is_written_atomically(tmp_path):
+    source = tmp_path / 'epoch_1.pth'
+    torch.save(
+        dict(meta=dict(epoch=1), state_dict=dict(w=torch.ones(2)),
+             optimizer=dict(state={})), source)
+    hook = AtomicCheckpointHook(
+        interval=1, published_keys=['meta', 'state_dict'])
+    hook.out_dir = str(tmp_path)
+    hook.file_backend = LocalBackend()
+    runner = SimpleNamespace(logger=logging.getLogger('test_publish'))
+    hook._publish_model(runner, str(source))
+    published = [p for p in os.listdir(tmp_path) if p != 'epoch_1.pth']
+    assert len(published) == 1
+    assert published[0].startswith('epoch_1-') and published[0].endswith(
+        '.pth')
+    checkpoint = load_checkpoint_file(str(tmp_path / published[0]))
+    assert set(checkpoint) == {'meta', 'state_dict'}

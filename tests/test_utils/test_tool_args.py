@@ -1,0 +1,79 @@
+import argparse
+
+import pytest
+from mmengine.config import Config
+
+from mmsplitmix.utils import (ConfigError, KeyValueAction,
+                              check_train_settings, load_config)
+
+
+def parser():
+    p = argparse.ArgumentParser(prog='tool')
+    p.add_argument('--cfg-options', nargs='+', action=KeyValueAction)
+    return p
+
+
+def test_cfg_options_accept_pairs_and_name_a_malformed_one(capsys):
+    args = parser().parse_args(['--cfg-options', 'a.b=1', 'c=[1,2]'])
+    assert args.cfg_options == {'a.b': 1, 'c': [1, 2]}
+    for bad in (['a.b'], ['=3'], ['a=[1,2']):
+        with pytest.raises(SystemExit):
+            parser().parse_args(['--cfg-options', *bad])
+        err = capsys.readouterr().err
+        assert 'tool: error: --cfg-options' in err
+    assert "'a.b' is not a KEY=VALUE pair" in (
+        _error(['--cfg-options', 'a.b'], capsys))
+
+
+def _error(argv, capsys):
+    with pytest.raises(SystemExit):
+        parser().parse_args(argv)
+    return capsys.readouterr().err
+
+
+def test_config_syntax_errors_name_the_file_and_line(tmp_path):
+    base = tmp_path / 'base.py'
+    base.write_text('a = 1\nb = dict(\n')
+    child = tmp_path / 'child.py'
+    child.write_text(f'_base_ = [{str(base)!r}]\nc = 2\n')
+    with pytest.raises(ConfigError, match=rf"config file '{base}' has a "
+                       r'syntax error at line 2 .*\(a base of'):
+        load_config(str(child))
+    with pytest.raises(ConfigError, match=rf"config file '{base}' has a "
+                       'syntax error at line 2'):
+        load_config(str(base))
+    broken = tmp_path / 'broken.py'
+    broken.write_text('x = undefined_name + 1\n')
+    with pytest.raises(ConfigError, match=rf"config file '{broken}' could "
+                       "not be loaded: NameError: name 'undefined_name'"):
+        load_config(str(broken))
+
+
+@pytest.mark.parametrize('train_cfg, message', [
+    (dict(by_epoch=True, max_epochs=-1),
+     'train_cfg.max_epochs must be a positive int, got -1'),
+    (dict(by_epoch=True, max_epochs=2.5),
+     'train_cfg.max_epochs must be a positive int, got 2.5'),
+    (dict(by_epoch=False, max_iters=0),
+     'train_cfg.max_iters must be a positive int, got 0'),
+    (dict(by_epoch=True), 'train_cfg.max_epochs is not set'),
+    (dict(by_epoch=True, max_epochs=2, val_interval=0),
+     'train_cfg.val_interval must be a positive int, got 0'),
+])
+def test_bad_training_settings_are_named(train_cfg, message):
+    with pytest.raises(ConfigError, match=message.replace('.', r'\.')):
+        check_train_settings(Config(dict(train_cfg=train_cfg)))
+
+
+def test_good_training_settings_pass():
+    check_train_settings(
+        Config(
+            dict(
+                train_cfg=dict(by_epoch=True, max_epochs=3, val_interval=1),
+                train_dataloader=dict(batch_size=8, num_workers=0))))
+    with pytest.raises(ConfigError, match='train_dataloader.batch_size'):
+        check_train_settings(
+            Config(
+                dict(
+                    train_cfg=dict(by_epoch=True, max_epochs=3),
+                    train_dataloader=dict(batch_size=0))))

@@ -59,6 +59,21 @@ def build_parser():
         help='mixed precision test (needs a GPU; without one it runs in '
         'fp32 with a notice)')
     parser.add_argument(
+        '--deploy',
+        action='store_true',
+        help='evaluate the model in its deploy form (SplitMixer: '
+        'channels-last, and on CPU batches run in cache-sized slices; the '
+        'same function, faster); models without one are refused')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='run the model in the channels-last memory format (any model)')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='compile the backbone with torch.compile; the first batches '
+        'are slow while it compiles')
+    parser.add_argument(
         '--no-pin-memory',
         action='store_true',
         help='disable pin_memory in the dataloader')
@@ -125,7 +140,8 @@ def merge_args(cfg, args):
     from mmengine.device import get_device
     from mmengine.logging import print_log
 
-    from mmsplitmix.utils import merge_cfg_options, set_work_dir
+    from mmsplitmix.utils import (add_custom_hook, merge_cfg_options,
+                                  set_work_dir)
 
     for part in ('test_dataloader', 'test_cfg', 'test_evaluator'):
         if cfg.get(part) is None:
@@ -138,6 +154,13 @@ def merge_args(cfg, args):
 
     cfg.load_from = args.checkpoint
     cfg.resume = False
+
+    if args.channels_last:
+        add_custom_hook(cfg, 'ChannelsLastHook')
+    if args.deploy or args.compile:
+        add_custom_hook(
+            cfg, 'FastInferenceHook', deploy=args.deploy,
+            compile=args.compile)
 
     if args.amp:
         if get_device() == 'cpu':

@@ -68,6 +68,17 @@ def build_parser():
         help='automatic mixed precision training (needs a GPU; without '
         'one training falls back to fp32 with a notice)')
     parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='run the model in the channels-last memory format (the '
+        'fastest layout for these convolutions on CPU and GPU; adds '
+        'ChannelsLastHook)')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='compile the training step with torch.compile (mmengine\'s '
+        '`compile=True`); the first iterations are slow while it compiles')
+    parser.add_argument(
         '--no-validate',
         action='store_true',
         help='do not evaluate checkpoints during training')
@@ -167,10 +178,16 @@ def merge_args(cfg, args):
     from mmengine.device import get_device
     from mmengine.logging import print_log
 
-    from mmsplitmix.utils import merge_cfg_options, set_work_dir
+    from mmsplitmix.utils import (add_custom_hook, merge_cfg_options,
+                                  set_work_dir)
 
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
+
+    if args.channels_last:
+        add_custom_hook(cfg, 'ChannelsLastHook')
+    if args.compile:
+        cfg.compile = True
 
     if args.no_validate:
         cfg.val_cfg = None

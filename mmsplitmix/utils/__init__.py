@@ -15,7 +15,8 @@ from .checkpoint import (TRUSTED_CHECKPOINTS_ENV, CorruptCheckpointError,
                          trusted_checkpoints_enabled)
 from .dist import (cpu_model_wrapper_cfg, init_cpu_process_group,
                    setup_cpu_distributed, shutdown_distributed)
-from .runner_setup import add_reliability_hooks, build_runner, set_work_dir
+from .runner_setup import (add_custom_hook, add_reliability_hooks,
+                           build_runner, set_work_dir)
 from .setup_env import (get_installed_path, is_installed, register_all_modules,
                         register_package)
 from .state_dict_fit import (CheckpointMismatchError, check_checkpoint_fits,
@@ -36,7 +37,8 @@ __all__ = [
     'trusted_checkpoints_enabled', 'cpu_model_wrapper_cfg',
     'init_cpu_process_group', 'setup_cpu_distributed', 'shutdown_distributed',
     'build_runner', 'set_work_dir', 'get_installed_path', 'is_installed',
-    'register_all_modules', 'register_package', 'add_reliability_hooks',
+    'register_all_modules', 'register_package', 'add_custom_hook',
+    'add_reliability_hooks',
     'CheckpointSaveError', 'atomic_write', 'atomic_write_text',
     'CheckpointMismatchError', 'check_checkpoint_fits', 'compare_state_dict',
     'ConfigError', 'KeyValueAction', 'check_train_settings', 'load_config',

@@ -30,6 +30,29 @@ def _hook_type_name(hook) -> Optional[str]:
     return getattr(hook_type, '__name__', None)
 
 
+def _registry_scope(cfg: Config) -> str:
+    """The prefix naming our hooks, which live in mmpretrain's registry:
+    empty when the config's default scope is mmpretrain."""
+    return '' if cfg.get('default_scope') == 'mmpretrain' else 'mmpretrain.'
+
+
+def add_custom_hook(cfg: Config, hook_type: str, **kwargs) -> Config:
+    """Append one of our hooks (by type name, with arguments) to the
+    config's ``custom_hooks``, unless the config has it already.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        hook_type (str): The hook's registered name.
+        **kwargs: The hook's arguments.
+    """
+    custom_hooks = list(cfg.get('custom_hooks') or [])
+    if hook_type not in [_hook_type_name(hook) for hook in custom_hooks]:
+        custom_hooks.append(
+            ConfigDict(type=_registry_scope(cfg) + hook_type, **kwargs))
+    cfg.custom_hooks = custom_hooks
+    return cfg
+
+
 def add_reliability_hooks(cfg: Config, strict_load_from: bool = False):
     """Give the config the project's safety hooks, where it lacks them.
 
@@ -44,9 +67,7 @@ def add_reliability_hooks(cfg: Config, strict_load_from: bool = False):
         strict_load_from (bool): Whether ``load_from`` checkpoints must fit
             the model exactly (testing) rather than partly (fine-tuning).
     """
-    # Our hooks live in mmpretrain's registry: name the scope unless the
-    # config's default scope is mmpretrain.
-    scope = '' if cfg.get('default_scope') == 'mmpretrain' else 'mmpretrain.'
+    scope = _registry_scope(cfg)
     default_hooks = cfg.get('default_hooks') or {}
     checkpoint = default_hooks.get('checkpoint')
     if isinstance(checkpoint, dict):

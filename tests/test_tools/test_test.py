@@ -306,3 +306,30 @@ def test_work_dir_that_is_a_file_is_a_clear_error(trained_work_dir,
             f'{str(not_a_dir)!r}') in proc.stderr
     assert 'Traceback' not in proc.stderr
     assert not_a_dir.read_text() == 'x'
+
+
+def test_deploy_channels_last_and_compile_give_the_same_results(
+        trained_work_dir, tiny_config, tmp_path):
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    outputs = {}
+    for name, flags in (('plain', []), ('fast', [
+            '--deploy', '--channels-last', '--compile'
+    ])):
+        proc = run_tool([
+            TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir',
+            tmp_path / name, '--out', tmp_path / f'{name}.pkl'
+        ] + flags)
+        outputs[name] = proc.stdout + proc.stderr
+        assert printed_accuracy(proc.stdout) == pytest.approx(
+            final_val_accuracy(trained_work_dir), abs=1e-4)
+    assert 'The model runs in its deploy form.' in outputs['fast']
+    assert 'channels-last memory format' in outputs['fast']
+    assert 'SplitMixer is compiled' in outputs['fast']
+    assert 'deploy form' not in outputs['plain']
+    predictions = {}
+    for name in outputs:
+        with open(tmp_path / f'{name}.pkl', 'rb') as f:
+            predictions[name] = pickle.load(f)
+    for fast, plain in zip(predictions['fast'], predictions['plain']):
+        torch.testing.assert_close(
+            fast['pred_score'], plain['pred_score'], rtol=1e-4, atol=1e-5)

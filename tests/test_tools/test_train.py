@@ -182,6 +182,24 @@ def test_amp_without_gpu_falls_back_to_fp32_in_default_work_dir(
     assert checkpoints_in(work_dir) == ['epoch_1.pth']
 
 
+def test_channels_last_and_compile_train_the_same_model(
+        trained_work_dir, tiny_config, tmp_path):
+    proc = run_tool([
+        TOOLS / 'train.py', tiny_config, '--work-dir', tmp_path,
+        '--channels-last', '--compile'
+    ])
+    output = proc.stdout + proc.stderr
+    assert 'channels-last memory format' in output
+    assert 'Model has been "compiled"' in output
+    # the same function: the same weights up to float rounding
+    reference = state_dict(
+        Path(trained_work_dir['work_dir']) / 'epoch_3.pth')
+    for key, value in state_dict(tmp_path / 'epoch_3.pth').items():
+        torch.testing.assert_close(
+            value.float(), reference[key].float(), rtol=1e-3, atol=1e-4,
+            msg=key)
+
+
 def test_bad_arguments_fail_early_naming_the_path(tiny_config, tmp_path):
     missing_config = tmp_path / 'missing_config.py'
     proc = run_tool([TOOLS / 'train.py', missing_config], check=False)

@@ -243,3 +243,51 @@ def measure_throughput(cases: Sequence[BenchmarkCase],
             result[kind] = case.batch_size / median
         results.append(result)
     return results
+
+
+def profile_operators(case: BenchmarkCase,
+                      device: str = 'cpu',
+                      amp: bool = False,
+                      steps: int = 3,
+                      top: int = 8) -> Dict[str, List[tuple]]:
+    """Per-operator time of one case's steps, from ``torch.profiler``.
+
+    Args:
+        case (BenchmarkCase): The model and mode to profile.
+        device (str): 'cpu' or 'cuda'. Defaults to 'cpu'.
+        amp (bool): Mixed precision (CUDA only). Defaults to False.
+        steps (int): Profiled steps of each kind, after two untimed ones.
+            Defaults to 3.
+        top (int): Operators listed per kind. Defaults to 8.
+
+    Returns:
+        dict: For each kind of step the case has, a list of ``(operator,
+        milliseconds per step, share of the step's operator time)``, the
+        slowest first, and under ``'{kind}_total'`` the operator time per
+        step in milliseconds.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    device = _check([case], device, amp, 0, 1)
+    activities = [ProfilerActivity.CPU]
+    if device.type == 'cuda':
+        activities.append(ProfilerActivity.CUDA)
+    case_steps = _CaseSteps(case, device, amp)
+    result = {}
+    for kind in case_steps.kinds():
+        step = getattr(case_steps, kind)
+        for _ in range(2):
+            step()
+        with profile(activities=activities) as prof:
+            for _ in range(steps):
+                _timed(step, device)
+        events = prof.key_averages()
+        attribute = ('self_device_time_total'
+                     if device.type == 'cuda' else 'self_cpu_time_total')
+        times = [(e.key, getattr(e, attribute)) for e in events]
+        total = sum(t for _, t in times)
+        times.sort(key=lambda item: -item[1])
+        result[kind] = [(name, t / steps / 1000, t / total)
+                        for name, t in times[:top] if t > 0]
+        result[f'{kind}_total'] = total / steps / 1000
+    return result

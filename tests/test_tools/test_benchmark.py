@@ -208,3 +208,17 @@ def test_script(tiny_configs):
         capture_output=True, text=True, env=env, cwd=str(ROOT))
     assert proc.returncode != 0
     assert 'error: --amp' in proc.stderr
+
+
+def test_profile(tiny_configs, capsys):
+    benchmark.main(tiny_configs[1:] + [
+        '--batch-size', '2', '--shape', '8', '--warmup', '0', '--repeats',
+        '1', '--device', 'cpu', '--modes', 'channels_last', 'deploy',
+        '--profile'
+    ])
+    printed = capsys.readouterr().out
+    assert 'Operators of tiny-splitmixer-i, channels_last, training' in printed
+    assert 'Operators of tiny-splitmixer-i, deploy, inference' in printed
+    assert 'Operators of tiny-splitmixer-i, deploy, training' not in printed
+    section = printed.split('deploy, inference')[1]
+    assert 'aten::gelu' in section

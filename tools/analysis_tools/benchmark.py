@@ -53,7 +53,8 @@ from mmsplitmix.analysis.reference_mixers import (has_reference,
                                                    to_reference_model)
 from mmsplitmix.analysis.throughput import (MODES, BenchmarkCase,
                                             measure_throughput,
-                                            mode_features, supports_mode)
+                                            mode_features, profile_operators,
+                                            supports_mode)
 
 #: The seed's speed comparison: ConvMixer-256/8 and SplitMixer I-IV at the
 #: CIFAR setting (32 px) and at the 224 px setting.
@@ -155,6 +156,12 @@ def parse_args(argv=None):
         default=list(MODES),
         help='modes to measure every model in (default: all; deploy modes '
         'only for models that offer a deploy form, and for inference only)')
+    parser.add_argument(
+        '--profile',
+        action='store_true',
+        help='after measuring, print the slowest operators of every model '
+        'and mode measured (torch.profiler; compiled modes show their '
+        'compiled graph as one operator)')
     parser.add_argument(
         '--warmup', type=int, default=5, help='untimed steps per model')
     parser.add_argument(
@@ -324,6 +331,19 @@ def device_name(device: str) -> str:
     return f'{name} ({torch.get_num_threads()} threads)'
 
 
+def print_profiles(cases, device: str, amp: bool) -> None:
+    """Print the slowest operators of every case's steps."""
+    for case in cases:
+        profile = profile_operators(case, device=device, amp=amp)
+        for kind in ('inference', 'training'):
+            if kind not in profile:
+                continue
+            print(f'\nOperators of {case.name}, {case.mode}, {kind} '
+                  f"({profile[f'{kind}_total']:.1f} ms per step):")
+            for name, ms, share in profile[kind]:
+                print(f'  {name:40s} {ms:9.1f} ms {100 * share:5.1f} %')
+
+
 def main(argv=None):
     args = parse_args(argv)
     paths = resolve_configs(args)
@@ -361,6 +381,8 @@ def main(argv=None):
     print(format_modes_table(measurements))
     print('\nEach model at its best mode:\n')
     print(format_table(results))
+    if args.profile:
+        print_profiles(cases, device, args.amp)
     if args.out:
         write_json(args.out, results, measurements, settings)
         print(f'results written to {args.out}')

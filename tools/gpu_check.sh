@@ -22,7 +22,10 @@
 #
 # Environment: PYTHON, the interpreter with PyTorch (default python3);
 # GPU_CHECK_STEPS, the steps to run, comma-separated, from tests,
-# benchmark-fp32, benchmark-amp and throughput (default: all four). On a
+# benchmark-fp32, benchmark-amp and throughput (default: all four);
+# GPU_CHECK_MODES, the benchmark's modes, space-separated (default: eager
+# channels_last deploy; the compiled modes compile every model of the
+# paper's set, which takes many minutes: add them for a separate run). On a
 # machine without network access, install mmengine, mmcv-lite and
 # mmpretrain first with tools/offline_wheels.sh.
 set -uo pipefail
@@ -34,6 +37,7 @@ if [ $# -gt 1 ] || [[ ${1:-} == -* ]]; then
 fi
 
 PYTHON=${PYTHON:-python3}
+read -r -a MODES <<<"${GPU_CHECK_MODES:-eager channels_last deploy}"
 ALL_STEPS=tests,benchmark-fp32,benchmark-amp,throughput
 SELECTED=${GPU_CHECK_STEPS:-$ALL_STEPS}
 IFS=, read -r -a selected_steps <<<"$SELECTED"
@@ -127,9 +131,9 @@ step() {
 step tests "GPU tests" "$PYTHON" -m pytest tests/test_gpu -v -rs \
     -p no:cacheprovider --junitxml="$OUT_DIR/gpu_tests.xml"
 step benchmark-fp32 "benchmark fp32" "$PYTHON" tools/analysis_tools/benchmark.py --paper \
-    --device cuda --out "$OUT_DIR/benchmark_fp32.json"
+    --device cuda --modes "${MODES[@]}" --out "$OUT_DIR/benchmark_fp32.json"
 step benchmark-amp "benchmark AMP" "$PYTHON" tools/analysis_tools/benchmark.py --paper \
-    --device cuda --amp --out "$OUT_DIR/benchmark_amp.json"
+    --device cuda --amp --modes "${MODES[@]}" --out "$OUT_DIR/benchmark_amp.json"
 step throughput "training throughput" "$PYTHON" \
     tools/analysis_tools/train_throughput.py \
     --out "$OUT_DIR/train_throughput.json"

@@ -79,10 +79,10 @@ def test_runs_every_step_and_sums_up(fake_python, tmp_path):
     assert calls.read_text().splitlines() == [
         f'-m pytest tests/test_gpu -v -rs -p no:cacheprovider '
         f'--junitxml={out}/gpu_tests.xml',
-        f'tools/analysis_tools/benchmark.py --paper --device cuda --out '
-        f'{out}/benchmark_fp32.json',
+        f'tools/analysis_tools/benchmark.py --paper --device cuda --modes '
+        f'eager channels_last deploy --out {out}/benchmark_fp32.json',
         f'tools/analysis_tools/benchmark.py --paper --device cuda --amp '
-        f'--out {out}/benchmark_amp.json',
+        f'--modes eager channels_last deploy --out {out}/benchmark_amp.json',
         f'tools/analysis_tools/train_throughput.py --out '
         f'{out}/train_throughput.json',
     ]
@@ -102,6 +102,19 @@ def test_runs_every_step_and_sums_up(fake_python, tmp_path):
     proc = run_check([out], env=env)
     assert proc.returncode == 0, proc.stdout
     assert len(calls.read_text().splitlines()) == 4
+
+    # Other benchmark modes
+    calls.unlink()
+    proc = run_check([out],
+                     env=dict(
+                         env,
+                         GPU_CHECK_STEPS='benchmark-amp',
+                         GPU_CHECK_MODES='compile deploy+compile'))
+    assert proc.returncode == 0, proc.stdout
+    assert calls.read_text().splitlines() == [
+        f'tools/analysis_tools/benchmark.py --paper --device cuda --amp '
+        f'--modes compile deploy+compile --out {out}/benchmark_amp.json'
+    ]
 
     # A chosen subset, in the usual order.
     calls.unlink()

@@ -52,6 +52,18 @@ def expected_backbone_params(c, depth, patch, k, setting, ratio=2 / 3,
     return total
 
 
+def randomize_batch_norms(model):
+    """Give every BatchNorm of ``model`` non-trivial statistics and affine
+    parameters, so that comparisons cannot pass by a trivial identity."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            nn.init.uniform_(module.weight, 0.5, 1.5)
+            nn.init.uniform_(module.bias, -0.5, 0.5)
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 2.0)
+    return model
+
+
 def n_params(module):
     return sum(p.numel() for p in module.parameters())
 
@@ -125,13 +137,7 @@ def test_matches_mmpretrain_convmixer_without_tricks():
     torch.manual_seed(0)
     arch = dict(embed_dims=32, depth=3, patch_size=2, kernel_size=5)
     convmixer = ConvMixer(arch=copy.deepcopy(arch), out_indices=[0, 1, 2])
-    # give BN non-trivial statistics and affine parameters
-    for module in convmixer.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            nn.init.uniform_(module.weight, 0.5, 1.5)
-            nn.init.uniform_(module.bias, -0.5, 0.5)
-            module.running_mean.uniform_(-0.2, 0.2)
-            module.running_var.uniform_(0.5, 2.0)
+    randomize_batch_norms(convmixer)
     splitmixer = SplitMixer(
         arch=arch,
         spatial_trick=False,
@@ -396,13 +402,7 @@ def randomized_model(setting, **kwargs):
         mixer_setting=setting,
         out_indices=[0, 2],
         **kwargs)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            nn.init.uniform_(module.weight, 0.5, 1.5)
-            nn.init.uniform_(module.bias, -0.5, 0.5)
-            module.running_mean.uniform_(-0.2, 0.2)
-            module.running_var.uniform_(0.5, 2.0)
-    return model
+    return randomize_batch_norms(model)
 
 
 def channels_last_copy(model):

@@ -11,6 +11,8 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.backbones.convmixer import Residual
 from mmpretrain.registry import MODELS
 
+from mmsplitmix.utils.state_dict_fit import (CheckpointMismatchError,
+                                             compare_state_dict, describe_fit)
 from .channel_mixers import (StrideChannelMixer, build_channel_mixer,
                              partial_channels, segment_bounds)
 
@@ -33,6 +35,28 @@ def _depthwise_conv(channels: int, kernel_size: Tuple[int, int]) -> nn.Conv2d:
         kernel_size,
         groups=channels,
         padding=padding)
+
+
+def _refuse_weights_that_do_not_fit(module: nn.Module, state_dict: dict,
+                                    prefix: str, *args) -> None:
+    """A load-state-dict pre-hook: weights for the backbone (the keys under
+    ``prefix``) must be exactly its own, in name and shape, whoever loads
+    them (``load_state_dict``, mmengine's ``load_checkpoint``, so
+    ``get_model`` and ``inference_model`` too). A checkpoint of another
+    architecture or mixer setting would otherwise leave some layers at
+    their random initialization, with no more than a warning."""
+    own = {
+        key[len(prefix):]: value
+        for key, value in state_dict.items() if key.startswith(prefix)
+    }
+    fit = compare_state_dict(module, own)
+    if not fit.exact:
+        where = f" (keys under '{prefix}')" if prefix else ''
+        raise CheckpointMismatchError(
+            f'The weights given to the SplitMixer backbone{where} do not '
+            f'fit it: ' + '; '.join(describe_fit(fit)) + '. Were they saved '
+            'from another architecture or mixer setting? Build the model '
+            'with the config of the checkpoint.')
 
 
 def _check_positive_int(name: str, value) -> None:
@@ -210,6 +234,8 @@ class SplitMixer(BaseBackbone):
             for i in range(self.depth)
         ])
         self._freeze_stages()
+        self.register_load_state_dict_pre_hook(
+            _refuse_weights_that_do_not_fit)
         self.deploy = False
         if deploy:
             self.switch_to_deploy()

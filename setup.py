@@ -101,7 +101,7 @@ if __name__ == '__main__':
         long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
         long_description_content_type='text/markdown',
         keywords='computer vision, image classification, mlp, splitmixer',
-        packages=find_packages(exclude=('configs', 'tools', 'tests')),
+        packages=find_packages(include=('mmsplitmix', 'mmsplitmix.*')),
         include_package_data=True,
         package_data={'mmsplitmix': ['.mim/**/*', '.mim/*']},
         python_requires='>=3.8',

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torchvision.transforms as T
-from conftest import REPO, load_config
+from tests.test_configs.configs_testing import REPO, load_config
 from mmpretrain.registry import TRANSFORMS
 
 import mmsplitmix  # noqa: F401

@@ -5,24 +5,13 @@ import re
 import sys
 from pathlib import Path
 
+from tests.test_tools.tools_testing import run_tool, tool_env
+
 GPU_TESTS_DIR = Path(__file__).resolve().parent
-TOOLS_TESTS_DIR = GPU_TESTS_DIR.parent / 'test_tools'
-if str(TOOLS_TESTS_DIR) not in sys.path:
-    sys.path.insert(0, str(TOOLS_TESTS_DIR))
-
-from tools_testing import run_tool, tool_env  # noqa: E402
-
-
-def gpu_tool_env():
-    """Environment of the tool subprocesses: the tools' test environment,
-    with the hook of this folder importable."""
-    env = tool_env()
-    env['PYTHONPATH'] += os.pathsep + str(GPU_TESTS_DIR)
-    return env
 
 
 def run_gpu_tool(args, **kwargs):
-    kwargs.setdefault('env', gpu_tool_env())
+    kwargs.setdefault('env', tool_env())
     kwargs.setdefault('timeout', 300)
     return run_tool(args, **kwargs)
 

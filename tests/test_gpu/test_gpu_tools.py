@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from gpu_testing import (TOOLS_TESTS_DIR, gpu_tool_env, logged_values,
-                         run_gpu_tool, run_record, train_until_paused)
-from tools_testing import REPO_ROOT, TOOLS, checkpoints_in
+from tests.test_gpu.gpu_testing import (logged_values, run_gpu_tool,
+                                        run_record, train_until_paused)
+from tests.test_tools.tools_testing import (REPO_ROOT, TOOLS, checkpoints_in,
+                                            tool_env)
 
 import mmsplitmix  # noqa: F401  (safe checkpoint loader)
 from mmsplitmix.utils import load_checkpoint_file
@@ -90,7 +91,7 @@ _base_ = [
     {str(base / 'schedules' / 'splitmixer_bs512_adamw_100e.py')!r},
     {str(base / 'default_runtime.py')!r},
 ]
-custom_imports = dict(imports=['mmsplitmix', 'record_hook'],
+custom_imports = dict(imports=['mmsplitmix', 'tests.test_gpu.record_hook'],
                       allow_failed_imports=False)
 custom_hooks = [dict(type='RecordRunHook')]
 model = dict(
@@ -130,7 +131,7 @@ randomness = dict(seed=0)
 
 
 def test_dist_train_sh_one_process_on_nccl(gpu_config, tmp_path):
-    env = gpu_tool_env()
+    env = tool_env()
     env['PORT'] = str(free_port())
     env['PYTHON'] = sys.executable
     proc = subprocess.run([
@@ -162,7 +163,7 @@ def test_test_py_on_cuda_and_on_cpu(cuda_trained, gpu_config, tmp_path):
                                  'accuracy/top1')[-1]
     predictions = {}
     for device in ('cuda', 'cpu'):
-        env = gpu_tool_env()
+        env = tool_env()
         if device == 'cpu':
             env['CUDA_VISIBLE_DEVICES'] = ''
         out = tmp_path / f'predictions_{device}.pkl'
@@ -188,13 +189,12 @@ def test_resume_after_sigkill_on_cuda(cuda_trained, gpu_config, tmp_path):
     pausing_config = tmp_path / 'tiny_pausing_cuda.py'
     pausing_config.write_text(
         f'_base_ = [{str(gpu_config)!r}]\n'
-        "custom_imports = dict(imports=['mmsplitmix', 'record_hook', "
-        "'pause_hook'], allow_failed_imports=False)\n"
+        "custom_imports = dict(imports=['mmsplitmix', 'tests.test_gpu.record_hook', "
+        "'tests.test_tools.pause_hook'], allow_failed_imports=False)\n"
         "custom_hooks = [dict(type='RecordRunHook'), "
         f"dict(type='PauseAfterFirstEpochHook', marker={str(marker)!r})]\n")
     work_dir = tmp_path / 'work'
-    env = gpu_tool_env()
-    env['PYTHONPATH'] += os.pathsep + str(TOOLS_TESTS_DIR)
+    env = tool_env()
     status = train_until_paused([
         REPO_ROOT / 'tools' / 'train.py', pausing_config, '--work-dir',
         work_dir, '--amp'

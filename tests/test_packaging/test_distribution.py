@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_tools.tools_testing import make_image_folders
+
 try:
     import tomllib
 except ImportError:  # Python < 3.11
     tomllib = None
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / 'tests' / 'test_tools'))
-from tools_testing import make_image_folders  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

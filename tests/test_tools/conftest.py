@@ -1,7 +1,7 @@
 """Fixtures for the command-line tool tests (see tools_testing.py)."""
 import pytest
 
-from tools_testing import TINY_CONFIG, TOOLS, make_image_folders, run_tool
+from tests.test_tools.tools_testing import TINY_CONFIG, TOOLS, make_image_folders, run_tool
 
 
 @pytest.fixture(scope='session')

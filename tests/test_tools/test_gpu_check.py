@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from tools_testing import REPO_ROOT
+from tests.test_tools.tools_testing import REPO_ROOT
 
 SCRIPT = REPO_ROOT / 'tools' / 'gpu_check.sh'
 

@@ -1,5 +1,4 @@
 """Round trip of reference-code (timm-style) SplitMixer checkpoints."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -12,20 +11,13 @@ from mmengine.runner import load_checkpoint
 from mmpretrain.registry import MODELS
 
 import mmsplitmix  # noqa: F401
+from tests.test_tools.tools_testing import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools' / 'model_converters' / 'splitmixer_to_mmpretrain.py'
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('splitmixer_to_mmpretrain',
-                                                  TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-converter = _load_tool()
+converter = load_tool('model_converters/splitmixer_to_mmpretrain.py')
 
 
 # ---------------------------------------------------------------------------

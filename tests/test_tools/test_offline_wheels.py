@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from tools_testing import REPO_ROOT
+from tests.test_tools.tools_testing import REPO_ROOT
 
 SCRIPT = REPO_ROOT / 'tools' / 'offline_wheels.sh'
 #: What a machine with torch, torchvision, numpy and Pillow already has:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tools_testing import TOOLS, run_tool, tool_env
+from tests.test_tools.tools_testing import TOOLS, run_tool, tool_env
 
 import mmsplitmix  # noqa: F401  (SplitMixer, safe checkpoint loader)
 

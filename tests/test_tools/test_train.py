@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from tools_testing import (REPO_ROOT, TINY_CONFIG, TOOLS, checkpoints_in,
+from tests.test_tools.tools_testing import (REPO_ROOT, TINY_CONFIG, TOOLS, checkpoints_in,
                            run_tool, tool_env)
 
 import mmsplitmix  # noqa: F401  (safe checkpoint loader)
 from mmsplitmix.utils import load_checkpoint_file
 
-TESTS_DIR = Path(__file__).resolve().parent
 
 
 def free_port():
@@ -69,13 +68,12 @@ def test_resume_after_sigkill_matches_uninterrupted_run(
     pausing_config = tmp_path / 'tiny_pausing.py'
     pausing_config.write_text(
         f'_base_ = [{str(tiny_config)!r}]\n'
-        "custom_imports = dict(imports=['mmsplitmix', 'pause_hook'], "
+        "custom_imports = dict(imports=['mmsplitmix', 'tests.test_tools.pause_hook'], "
         'allow_failed_imports=False)\n'
         f'custom_hooks = [dict(type="PauseAfterFirstEpochHook", '
         f'marker={str(marker)!r})]\n')
     work_dir = tmp_path / 'work'
     env = tool_env()
-    env['PYTHONPATH'] += os.pathsep + str(TESTS_DIR)
     killed_log = tmp_path / 'killed_run.log'
     with open(killed_log, 'w') as log:
         proc = subprocess.Popen(
@@ -297,13 +295,6 @@ def derived_config(tmp_path, base, body, name='derived.py', imports=()):
     return path
 
 
-def plugin_env(**extra):
-    env = tool_env()
-    env['PYTHONPATH'] += os.pathsep + str(TESTS_DIR)
-    env.update(extra)
-    return env
-
-
 def assert_same_weights(path, reference_path):
     weights = state_dict(path)
     reference = state_dict(reference_path)
@@ -334,9 +325,9 @@ def last_checkpoint_of(work_dir):
 def test_kill_during_a_save_keeps_a_resumable_checkpoint(
         trained_work_dir, tiny_config, tmp_path, fault_file, nth, kept):
     config = derived_config(
-        tmp_path, tiny_config, QUICKSTART_CHECKPOINTS, imports=['save_faults'])
+        tmp_path, tiny_config, QUICKSTART_CHECKPOINTS, imports=['tests.test_tools.save_faults'])
     work_dir = tmp_path / 'work'
-    env = plugin_env(
+    env = tool_env(
         SAVE_FAULT='kill', SAVE_FAULT_FILE=fault_file, SAVE_FAULT_NTH=str(nth))
     proc = run_tool([TOOLS / 'train.py', config, '--work-dir', work_dir],
                     env=env,
@@ -353,7 +344,7 @@ def test_kill_during_a_save_keeps_a_resumable_checkpoint(
     resumed = run_tool([
         TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'
     ],
-                       env=plugin_env())
+                       env=tool_env())
     output = resumed.stdout + resumed.stderr
     assert 'resumed epoch: 1' in output
     assert epoch_checkpoints(work_dir) == ['epoch_3.pth']
@@ -365,9 +356,9 @@ def test_kill_during_a_save_keeps_a_resumable_checkpoint(
 def test_full_disk_during_a_save_is_an_error_naming_the_file(
         trained_work_dir, tiny_config, tmp_path):
     config = derived_config(
-        tmp_path, tiny_config, QUICKSTART_CHECKPOINTS, imports=['save_faults'])
+        tmp_path, tiny_config, QUICKSTART_CHECKPOINTS, imports=['tests.test_tools.save_faults'])
     work_dir = tmp_path / 'work'
-    env = plugin_env(
+    env = tool_env(
         SAVE_FAULT='enospc', SAVE_FAULT_FILE=r'\.?epoch_2\.pth')
     proc = run_tool([TOOLS / 'train.py', config, '--work-dir', work_dir],
                     env=env,
@@ -387,7 +378,7 @@ def test_full_disk_during_a_save_is_an_error_naming_the_file(
     resumed = run_tool([
         TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'
     ],
-                       env=plugin_env())
+                       env=tool_env())
     assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
     assert_same_weights(work_dir / 'epoch_3.pth',
                         Path(trained_work_dir['work_dir']) / 'epoch_3.pth')
@@ -507,7 +498,7 @@ def test_resume_with_augmentation_and_workers_is_bit_exact(
     marker = tmp_path / 'paused'
     pausing = tmp_path / 'augmenting_pausing.py'
     pausing.write_text(
-        augmenting_config(tiny_config, ['mmsplitmix', 'pause_hook']) +
+        augmenting_config(tiny_config, ['mmsplitmix', 'tests.test_tools.pause_hook']) +
         f'custom_hooks = [dict(type="PauseAfterFirstEpochHook", '
         f'marker={str(marker)!r})]\n')
     work_dir = tmp_path / 'killed'
@@ -516,7 +507,7 @@ def test_resume_with_augmentation_and_workers_is_bit_exact(
         proc = subprocess.Popen(
             [sys.executable, TOOLS / 'train.py', pausing, '--work-dir',
              work_dir],
-            env=plugin_env(),
+            env=tool_env(),
             stdout=log,
             stderr=subprocess.STDOUT)
         try:
@@ -539,10 +530,10 @@ def test_resume_with_augmentation_and_workers_is_bit_exact(
         TOOLS / 'train.py', config, '--work-dir', reference, '--cfg-options',
         f'randomness.seed={seed}'
     ],
-             env=plugin_env())
+             env=tool_env())
     resumed = run_tool(
         [TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'],
-        env=plugin_env())
+        env=tool_env())
     assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
     weights = state_dict(work_dir / 'epoch_3.pth')
     expected = state_dict(reference / 'epoch_3.pth')
@@ -557,7 +548,7 @@ def test_resume_with_augmentation_and_workers_is_bit_exact(
         TOOLS / 'train.py', config, '--work-dir', other, '--cfg-options',
         f'randomness.seed={seed + 1}', 'train_cfg.max_epochs=1'
     ],
-             env=plugin_env())
+             env=tool_env())
     assert not torch.equal(
         state_dict(other / 'epoch_1.pth')['backbone.stem.0.weight'],
         state_dict(reference / 'epoch_1.pth')['backbone.stem.0.weight'])
@@ -574,8 +565,8 @@ def test_data_workers_compute_with_one_thread_each(tiny_config, tmp_path):
         f"dict(type='RecordThreads', out_dir={str(probe_dir)!r}), "
         "dict(type='PackInputs')]))\n"
         'train_cfg = dict(max_epochs=1)\n',
-        imports=['thread_probe'])
-    env = plugin_env()
+        imports=['tests.test_tools.thread_probe'])
+    env = tool_env()
     for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
         env.pop(name)
     proc = run_tool(

@@ -1,14 +1,13 @@
 """train_throughput.py on the CPU with tiny sizes: the generated CIFAR-10
 files, the three measurements and the report (never the speeds
 themselves)."""
-import importlib.util
 import json
 import pickle
 
 import numpy as np
 import pytest
 
-from tools_testing import REPO_ROOT, run_tool
+from tests.test_tools.tools_testing import REPO_ROOT, load_tool, run_tool
 
 TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'train_throughput.py'
 # A small SplitMixer in the paper's recipe, so that the CPU run is quick.
@@ -18,14 +17,7 @@ TINY_MODEL = [
 ]
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('train_throughput', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-train_throughput = _load_tool()
+train_throughput = load_tool('analysis_tools/train_throughput.py')
 
 
 def test_generated_cifar10_has_the_real_layout(tmp_path):

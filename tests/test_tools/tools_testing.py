@@ -4,6 +4,7 @@ Everything runs on generated data: three classes of 32 x 32 images whose
 colour depends on the class, laid out as image folders for mmpretrain's
 ``CustomDataset``, and a tiny SplitMixer (16 channels, 2 blocks).
 """
+import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -78,6 +79,16 @@ resume = False
 '''
 
 
+def load_tool(relative_path):
+    """Import the command-line tool ``tools/<relative_path>`` as a module
+    (the tools are scripts, not a package)."""
+    path = TOOLS / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def make_image_folders(root):
     """Write ``IMAGES_PER_CLASS`` noisy single-colour images per class."""
     rng = np.random.default_rng(0)
@@ -90,9 +101,10 @@ def make_image_folders(root):
             Image.fromarray(image).save(folder / f'{i}.png')
 
 
-def tool_env():
+def tool_env(**overrides):
     """Environment for the tool subprocesses: quiet, one thread each, and
-    the repository importable."""
+    the repository importable (the project and its test helpers, such as
+    the hooks of ``tests.test_tools``), with ``overrides`` set last."""
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
         [str(REPO_ROOT)] + [p for p in [env.get('PYTHONPATH')] if p])
@@ -103,6 +115,7 @@ def tool_env():
     for name in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
                  'MASTER_PORT'):
         env.pop(name, None)
+    env.update(overrides)
     return env
 
 

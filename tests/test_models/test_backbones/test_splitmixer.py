@@ -9,47 +9,9 @@ from mmpretrain.registry import MODELS
 
 import mmsplitmix  # noqa: F401
 from mmsplitmix.models import SplitMixer
+from tests.paper_tables import expected_backbone_params
 
 TINY = dict(embed_dims=24, depth=4, patch_size=2, kernel_size=3)
-
-
-def conv_params(c_in, c_out, k_h=1, k_w=1, groups=1):
-    return c_out * (c_in // groups) * k_h * k_w + c_out
-
-
-def expected_backbone_params(c, depth, patch, k, setting, ratio=2 / 3,
-                             segments=2, spatial=True, channel=True):
-    """Parameter count of the seed's model, from the rules of the paper."""
-    bn = 2 * c
-    total = conv_params(3, c, patch, patch) + bn
-    for i in range(depth):
-        if spatial:
-            total += 2 * conv_params(c, c, 1, k, groups=c) + 2 * bn
-        else:
-            total += conv_params(c, c, k, k, groups=c) + bn
-        total += bn
-        if not channel:
-            total += conv_params(c, c)
-        elif setting == 'I':
-            total += conv_params(int(c * ratio), int(c * ratio))
-        elif setting == 'II':
-            b = int(c / segments)
-            width = c - b * (segments - 1) if i % segments == segments - 1 \
-                else b
-            total += conv_params(width, width)
-        elif setting == 'III':
-            total += conv_params(c // segments, c // segments)
-        elif setting == 'IV':
-            b = c // segments
-            last = c - b * (segments - 1)
-            total += (segments - 1) * conv_params(b, b) + conv_params(
-                last, last)
-        elif setting == 'V':
-            total += 2 * conv_params(int(c * ratio), int(c * ratio))
-        elif setting == '3D':
-            b = c // segments
-            total += b * b + b
-    return total
 
 
 def n_params(module):
@@ -86,39 +48,6 @@ def test_param_count_without_tricks():
     model = SplitMixer(arch='256/8', spatial_trick=True, channel_trick=False)
     assert n_params(model) == expected_backbone_params(
         256, 8, 2, 5, None, spatial=True, channel=False)
-
-
-# The seed's tables: (num_classes, patch, kernel, model) -> params (M), as
-# printed; the tables round loosely (0.594 M is printed 0.60).
-SEED_TABLE = {
-    10: {'convmixer': 0.60, 'I': 0.28, 'II': 0.17, 'III': 0.17, 'IV': 0.31},
-    100: {'convmixer': 0.62, 'I': 0.30, 'II': 0.19, 'III': 0.19, 'IV': 0.32},
-    102: {'convmixer': 0.70, 'I': 0.34, 'II': 0.24, 'III': 0.24, 'IV': 0.37},
-    101: {'convmixer': 0.70, 'I': 0.34, 'II': 0.24, 'III': 0.24, 'IV': 0.37},
-}
-
-
-@pytest.mark.parametrize('num_classes', sorted(SEED_TABLE))
-@pytest.mark.parametrize('model_name', ['convmixer', 'I', 'II', 'III', 'IV'])
-def test_seed_table_params(num_classes, model_name):
-    patch, kernel = (2, 5) if num_classes in (10, 100) else (7, 7)
-    arch = dict(embed_dims=256, depth=8, patch_size=patch, kernel_size=kernel)
-    if model_name == 'convmixer':
-        backbone = dict(type='ConvMixer', arch=arch)
-    else:
-        backbone = dict(type='SplitMixer', arch=arch, mixer_setting=model_name)
-    classifier = MODELS.build(
-        dict(
-            type='ImageClassifier',
-            backbone=backbone,
-            neck=dict(type='GlobalAveragePooling'),
-            head=dict(
-                type='LinearClsHead',
-                num_classes=num_classes,
-                in_channels=256)))
-    params_m = n_params(classifier) / 1e6
-    assert params_m == pytest.approx(
-        SEED_TABLE[num_classes][model_name], abs=0.012)
 
 
 def test_matches_mmpretrain_convmixer_without_tricks():

@@ -71,7 +71,7 @@ def build_model_from_config(cfg: Config) -> nn.Module:
     return MODELS.build(cfg.model)
 
 
-def _square(size: Union[int, Sequence[int]], order: str,
+def _height_width(size: Union[int, Sequence[int]], order: str,
             name: str) -> Tuple[int, int]:
     """``(H, W)`` from an int or a pair given in ``order`` ('hw' or 'wh')."""
     if isinstance(size, int):
@@ -90,16 +90,16 @@ def _transform_output_size(transform: dict):
     if kind == 'Resize':
         if transform.get('scale') is None or transform.get('keep_ratio'):
             return _UNKNOWN
-        return _square(transform['scale'], 'wh', 'Resize.scale')
+        return _height_width(transform['scale'], 'wh', 'Resize.scale')
     if kind == 'CenterCrop':
-        return _square(transform['crop_size'], 'wh', 'CenterCrop.crop_size')
+        return _height_width(transform['crop_size'], 'wh', 'CenterCrop.crop_size')
     if kind == 'EfficientNetCenterCrop':
-        return _square(transform['crop_size'], 'hw',
+        return _height_width(transform['crop_size'], 'hw',
                        'EfficientNetCenterCrop.crop_size')
     if kind == 'RandomCrop':
-        return _square(transform['crop_size'], 'hw', 'RandomCrop.crop_size')
+        return _height_width(transform['crop_size'], 'hw', 'RandomCrop.crop_size')
     if kind in ('RandomResizedCrop', 'EfficientNetRandomCrop'):
-        return _square(transform['scale'], 'hw', f'{kind}.scale')
+        return _height_width(transform['scale'], 'hw', f'{kind}.scale')
     if kind in ('ResizeEdge', 'RandomResize', 'RandomChoiceResize'):
         return _UNKNOWN
     return None

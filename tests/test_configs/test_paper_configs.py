@@ -161,7 +161,7 @@ ORIGINAL_MODELS = [p for p in PAPER_CONFIGS if not p.stem.startswith('mlp')]
 @pytest.mark.parametrize(
     'path', ORIGINAL_MODELS, ids=[p.stem for p in ORIGINAL_MODELS])
 def test_head_keeps_pytorch_default_init_and_seed_is_42(path):
-    """As the reference code: nn.Linear's own initialisation, seed 42."""
+    """As the original code: nn.Linear's own initialisation, seed 42."""
     cfg = load_config(path)
     assert cfg.model.head.init_cfg is None
     assert cfg.randomness.seed == 42

@@ -1,5 +1,5 @@
 """get_flops reproduces the parameter and FLOP columns of the paper's
-tables (the seed README: ConvMixer-256/8 and SplitMixer I-IV on CIFAR-10,
+tables (the original code's README: ConvMixer-256/8 and SplitMixer I-IV on CIFAR-10,
 CIFAR-100, Flowers102 and Food101)."""
 import math
 import os

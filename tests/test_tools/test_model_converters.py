@@ -1,4 +1,4 @@
-"""Round trip of reference-code (timm-style) SplitMixer checkpoints."""
+"""Round trip of original-code (timm-style) SplitMixer checkpoints."""
 import os
 import subprocess
 import sys
@@ -21,7 +21,7 @@ converter = load_tool('model_converters/splitmixer_to_mmpretrain.py')
 
 
 # ---------------------------------------------------------------------------
-# A SplitMixer written in the layout of the reference code: the module names
+# A SplitMixer written in the layout of the original code: the module names
 # (patch_emb, mixer_blocks, the mixers' attributes, head) are what its
 # checkpoints contain.
 class Residual(nn.Module):
@@ -135,7 +135,7 @@ def channel_mixer(setting, dim, block):
     }[setting]()
 
 
-class SeedSplitMixer(nn.Module):
+class OriginalSplitMixer(nn.Module):
 
     def __init__(self, dim, depth, kernel, patch, classes, setting,
                  spatial_trick=True):
@@ -171,7 +171,7 @@ class SeedSplitMixer(nn.Module):
         return self.head(self.pooling(self.mixer_blocks(self.patch_emb(x))))
 
 
-class SeedStrideMixer(nn.Module):
+class OriginalStrideMixer(nn.Module):
     """The notebook's StrideMixer: 3-D channel mixing, its own names."""
 
     def __init__(self, dim, depth, kernel, patch, classes, channel_kernel,
@@ -206,7 +206,7 @@ class SeedStrideMixer(nn.Module):
         return self.head(x)
 
 
-def seed_sequential(setting, dim, depth, kernel, patch, classes,
+def original_sequential(setting, dim, depth, kernel, patch, classes,
                     spatial_trick=True):
     """The notebook's earlier models: one nn.Sequential of stem, blocks,
     pooling, flattening and head (setting None: its ConvMixer)."""
@@ -281,16 +281,16 @@ def mmpretrain_model(backbone, dim, classes):
                 in_channels=dim)))
 
 
-def round_trip(tmp_path, seed_model, target, input_size):
-    src, dst = tmp_path / 'seed.pth', tmp_path / 'converted.pth'
-    torch.save(seed_model.state_dict(), src)
+def round_trip(tmp_path, original_model, target, input_size):
+    src, dst = tmp_path / 'original.pth', tmp_path / 'converted.pth'
+    torch.save(original_model.state_dict(), src)
     converter.main([str(src), str(dst)])
     load_checkpoint(target, str(dst), map_location='cpu', strict=True)
-    seed_model.eval()
+    original_model.eval()
     target.eval()
     x = torch.randn(2, 3, input_size, input_size)
     with torch.no_grad():
-        expected = seed_model(x)
+        expected = original_model(x)
         torch.testing.assert_close(target(x, mode='tensor'), expected)
     return expected
 
@@ -300,29 +300,29 @@ def round_trip(tmp_path, seed_model, target, input_size):
 def test_round_trip_every_setting(tmp_path, setting, spatial_trick):
     dim = 12 if setting in ('III', '3D') else 13
     arch = dict(embed_dims=dim, depth=3, patch_size=2, kernel_size=3)
-    seed = randomise(
-        SeedSplitMixer(dim, 3, 3, 2, 5, setting, spatial_trick))
+    original = randomise(
+        OriginalSplitMixer(dim, 3, 3, 2, 5, setting, spatial_trick))
     target = mmpretrain_model(
         dict(
             type='SplitMixer',
             arch=arch,
             mixer_setting=setting,
             spatial_trick=spatial_trick), dim, 5)
-    round_trip(tmp_path, seed, target, 12)
+    round_trip(tmp_path, original, target, 12)
 
 
 def test_round_trip_convmixer(tmp_path):
-    """Both tricks off: the reference code's ConvMixer, loaded into our
+    """Both tricks off: the original code's ConvMixer, loaded into our
     backbone and into mmpretrain's ConvMixer alike."""
     arch = dict(embed_dims=10, depth=2, patch_size=2, kernel_size=3)
-    seed = randomise(SeedSplitMixer(10, 2, 3, 2, 4, None, False))
+    original = randomise(OriginalSplitMixer(10, 2, 3, 2, 4, None, False))
     ours = mmpretrain_model(
         dict(
             type='SplitMixer',
             arch=arch,
             spatial_trick=False,
             channel_trick=False), 10, 4)
-    logits = round_trip(tmp_path, seed, ours, 8)
+    logits = round_trip(tmp_path, original, ours, 8)
     convmixer = mmpretrain_model(dict(type='ConvMixer', arch=arch), 10, 4)
     load_checkpoint(
         convmixer, str(tmp_path / 'converted.pth'), strict=True)
@@ -331,7 +331,7 @@ def test_round_trip_convmixer(tmp_path):
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
         torch.testing.assert_close(
-            convmixer(x, mode='tensor'), seed(x))
+            convmixer(x, mode='tensor'), original(x))
     assert logits.shape == (2, 4)
 
 
@@ -340,8 +340,8 @@ def test_round_trip_convmixer(tmp_path):
 def test_round_trip_stride_mixer(tmp_path, channel_kernel, channel_stride):
     """The notebook's StrideMixer, in its setting III form (kernel = stride
     = C / 2) and its overlapping form (int(C * 2/3), C - int(C * 2/3))."""
-    seed = randomise(
-        SeedStrideMixer(12, 3, 3, 2, 5, channel_kernel, channel_stride))
+    original = randomise(
+        OriginalStrideMixer(12, 3, 3, 2, 5, channel_kernel, channel_stride))
     target = mmpretrain_model(
         dict(
             type='SplitMixer',
@@ -349,7 +349,7 @@ def test_round_trip_stride_mixer(tmp_path, channel_kernel, channel_stride):
             mixer_setting='3D',
             channel_kernel_size=channel_kernel,
             channel_stride=channel_stride), 12, 5)
-    round_trip(tmp_path, seed, target, 12)
+    round_trip(tmp_path, original, target, 12)
     converted = torch.load(tmp_path / 'converted.pth', weights_only=True)
     assert converted['meta']['source_layout'] == 'stridemixer'
     assert converter.stride_mixer_kernel(converted['state_dict']) == (
@@ -364,16 +364,16 @@ def test_round_trip_sequential(tmp_path, setting, spatial_trick):
     """The notebook's nn.Sequential models (SplitMixerI ... V, and
     SplitMixerI_channel_only without the spatial trick)."""
     dim = 12 if setting == 'III' else 13
-    seed = randomise(
-        seed_sequential(setting, dim, 3, 3, 2, 5, spatial_trick))
+    original = randomise(
+        original_sequential(setting, dim, 3, 3, 2, 5, spatial_trick))
     target = mmpretrain_model(
         dict(
             type='SplitMixer',
             arch=dict(embed_dims=dim, depth=3, patch_size=2, kernel_size=3),
             mixer_setting=setting,
             spatial_trick=spatial_trick), dim, 5)
-    round_trip(tmp_path, seed, target, 12)
-    assert converter.detect_layout(seed.state_dict()) == 'sequential'
+    round_trip(tmp_path, original, target, 12)
+    assert converter.detect_layout(original.state_dict()) == 'sequential'
 
 
 @pytest.mark.parametrize('layout', ['sequential', 'timm'])
@@ -382,32 +382,32 @@ def test_round_trip_convmixers(tmp_path, layout):
     mmpretrain's ConvMixer and into our backbone with both tricks off."""
     arch = dict(embed_dims=10, depth=2, patch_size=2, kernel_size=3)
     if layout == 'timm':
-        seed = randomise(TimmConvMixer(10, 2, 3, 2, 4))
+        original = randomise(TimmConvMixer(10, 2, 3, 2, 4))
     else:
-        seed = randomise(seed_sequential(None, 10, 2, 3, 2, 4, False))
+        original = randomise(original_sequential(None, 10, 2, 3, 2, 4, False))
     convmixer = mmpretrain_model(dict(type='ConvMixer', arch=arch), 10, 4)
-    round_trip(tmp_path, seed, convmixer, 8)
+    round_trip(tmp_path, original, convmixer, 8)
     ours = mmpretrain_model(
         dict(
             type='SplitMixer',
             arch=arch,
             spatial_trick=False,
             channel_trick=False), 10, 4)
-    round_trip(tmp_path, seed, ours, 8)
+    round_trip(tmp_path, original, ours, 8)
     expected = 'convmixer' if layout == 'timm' else 'sequential'
-    assert converter.detect_layout(seed.state_dict()) == expected
+    assert converter.detect_layout(original.state_dict()) == expected
 
 
 def test_every_layout_is_detected():
     layouts = {
-        'splitmixer': SeedSplitMixer(12, 2, 3, 2, 5, 'I'),
-        'stridemixer': SeedStrideMixer(12, 2, 3, 2, 5, 8, 4),
-        'sequential': seed_sequential('IV', 12, 2, 3, 2, 5),
+        'splitmixer': OriginalSplitMixer(12, 2, 3, 2, 5, 'I'),
+        'stridemixer': OriginalStrideMixer(12, 2, 3, 2, 5, 8, 4),
+        'sequential': original_sequential('IV', 12, 2, 3, 2, 5),
         'convmixer': TimmConvMixer(12, 2, 3, 2, 5),
     }
     for name, model in layouts.items():
         assert converter.detect_layout(model.state_dict()) == name
-        converted = converter.convert_seed_state_dict(model.state_dict())
+        converted = converter.convert_original_state_dict(model.state_dict())
         assert len(converted) == len(model.state_dict())
         assert 'head.fc.weight' in converted
 
@@ -415,30 +415,30 @@ def test_every_layout_is_detected():
 def test_layout_errors():
     # Keys of no layout at all.
     with pytest.raises(ValueError, match='matches none of the layouts'):
-        converter.convert_seed_state_dict(
+        converter.convert_original_state_dict(
             {'encoder.layer.0.weight': torch.zeros(1)})
     # A StrideMixer with a key of another layout: the closest layout is
     # named, with the key it does not know.
-    state = SeedStrideMixer(12, 1, 3, 2, 5, 8, 4).state_dict()
+    state = OriginalStrideMixer(12, 1, 3, 2, 5, 8, 4).state_dict()
     state['mixer_blocks.1.0.mixer.weight'] = torch.zeros(1)
     with pytest.raises(ValueError,
                        match=r"'stridemixer'.*mixer_blocks\.1\.0"):
-        converter.convert_seed_state_dict(state)
+        converter.convert_original_state_dict(state)
     # A Sequential whose head is not where the depth puts it.
-    state = seed_sequential('I', 12, 2, 3, 2, 5).state_dict()
+    state = original_sequential('I', 12, 2, 3, 2, 5).state_dict()
     state['9.weight'] = state.pop('7.weight')
     state['9.bias'] = state.pop('7.bias')
     with pytest.raises(ValueError, match=r"'sequential'.*9\.weight"):
-        converter.convert_seed_state_dict(state)
+        converter.convert_original_state_dict(state)
     # A gap in the block indices of a Sequential.
     state = {(f'{int(k.split(".")[0]) + 1}.{k.split(".", 1)[1]}'
               if k.startswith('4.') else k): v
-             for k, v in seed_sequential('I', 12, 2, 3, 2, 5).state_dict()
+             for k, v in original_sequential('I', 12, 2, 3, 2, 5).state_dict()
              .items()}
     with pytest.raises(ValueError, match=r'5\.0\.fn'):
-        converter.convert_seed_state_dict(state)
+        converter.convert_original_state_dict(state)
     with pytest.raises(ValueError, match='empty state dict'):
-        converter.convert_seed_state_dict({})
+        converter.convert_original_state_dict({})
 
 
 @pytest.mark.parametrize('config, setting', [
@@ -451,14 +451,14 @@ def test_paper_config_loads_converted(tmp_path, config, setting):
     and the converter runs as a script."""
     from mmsplitmix.analysis.config_inputs import (build_model_from_config,
                                                    load_config)
-    seed = randomise(
-        SeedSplitMixer(256, 8, 5, 2, 10, setting, setting is not None))
-    src, dst = tmp_path / 'seed.pth', tmp_path / 'converted.pth'
+    original = randomise(
+        OriginalSplitMixer(256, 8, 5, 2, 10, setting, setting is not None))
+    src, dst = tmp_path / 'original.pth', tmp_path / 'converted.pth'
     torch.save(
         dict(
             epoch=100,
             state_dict={f'module.{k}': v
-                        for k, v in seed.state_dict().items()}), src)
+                        for k, v in original.state_dict().items()}), src)
     env = dict(os.environ, OMP_NUM_THREADS='1')
     proc = subprocess.run([sys.executable, str(TOOL), str(src), str(dst)],
                           capture_output=True, text=True, env=env,
@@ -469,10 +469,10 @@ def test_paper_config_loads_converted(tmp_path, config, setting):
                                                     config)))
     load_checkpoint(model, str(dst), map_location='cpu', strict=True)
     model.eval()
-    seed.eval()
+    original.eval()
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(model(x, mode='tensor'), seed(x))
+        torch.testing.assert_close(model(x, mode='tensor'), original(x))
 
 
 def test_errors(tmp_path):

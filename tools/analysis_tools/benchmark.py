@@ -55,7 +55,7 @@ from mmsplitmix.analysis.throughput import (MODES, BenchmarkCase,
                                             measure_throughput,
                                             mode_features, supports_mode)
 
-#: The seed's speed comparison: ConvMixer-256/8 and SplitMixer I-IV at the
+#: The original code's speed comparison: ConvMixer-256/8 and SplitMixer I-IV at the
 #: CIFAR setting (32 px) and at the 224 px setting.
 PAPER_CONFIGS = (
     'convmixer/convmixer-256-8_1xb512_cifar10.py',

@@ -1,6 +1,6 @@
 from .channel_mixers import (IndependentSegmentChannelMixer,
                              PartialChannelMixer, SharedSegmentChannelMixer,
-                             SingleSegmentChannelMixer, StrideChannelMixer,
+                             SingleSegmentChannelMixer, Conv3dChannelMixer,
                              TwoPassChannelMixer, build_channel_mixer)
 from .splitmixer import MIXER_SETTINGS, SplitMixer
 
@@ -8,5 +8,5 @@ __all__ = [
     'SplitMixer', 'MIXER_SETTINGS', 'PartialChannelMixer',
     'SingleSegmentChannelMixer', 'SharedSegmentChannelMixer',
     'IndependentSegmentChannelMixer', 'TwoPassChannelMixer',
-    'StrideChannelMixer', 'build_channel_mixer'
+    'Conv3dChannelMixer', 'build_channel_mixer'
 ]

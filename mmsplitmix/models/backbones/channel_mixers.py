@@ -3,7 +3,7 @@
 Every mixer maps a ``(N, C, H, W)`` tensor to a tensor of the same shape.
 Channels that a mixer does not touch pass through unchanged. The parameter
 names (``mixer``, ``mixer.{j}``, ``mixer1``/``mixer2``) follow the layout of
-the reference implementation, so that its checkpoints convert by renaming
+the original code, so that its checkpoints convert by renaming
 module prefixes only.
 """
 from abc import ABCMeta, abstractmethod
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 def partial_channels(channels: int, ratio: float) -> int:
     """Number of channels a partial mixer (settings I and V) convolves.
 
-    The reference implementation floors ``channels * ratio``.
+    The original code floors ``channels * ratio``.
     """
     return int(channels * ratio)
 
@@ -282,7 +282,7 @@ class TwoPassChannelMixer(_ChannelMixer):
         return torch.cat([kept, second], dim=dim)
 
 
-class StrideChannelMixer(nn.Module):
+class Conv3dChannelMixer(nn.Module):
     """3-D convolution channel mixing.
 
     The channels are treated as a depth axis: a ``Conv3d`` with one input
@@ -293,7 +293,7 @@ class StrideChannelMixer(nn.Module):
     output channels, ordered filter-major (filter ``f`` of window ``p`` is
     channel ``f * P + p``).
 
-    Two forms of the reference code's ``StrideMixer``:
+    Two forms of the original code's ``StrideMixer``:
 
     - non-overlapping (its setting III): ``kernel_size = stride =
       C // num_segments``, the default here;
@@ -383,7 +383,7 @@ def build_channel_mixer(setting: str,
     """Build the channel mixer of block ``block_index`` for ``setting``.
 
     ``channel_kernel_size`` and ``channel_stride`` are used by setting 3D
-    only (see :class:`StrideChannelMixer`).
+    only (see :class:`Conv3dChannelMixer`).
     """
     if setting == 'I':
         return PartialChannelMixer(channels, ratio, block_index)
@@ -396,6 +396,6 @@ def build_channel_mixer(setting: str,
     if setting == 'V':
         return TwoPassChannelMixer(channels, ratio)
     if setting == '3D':
-        return StrideChannelMixer(channels, num_segments,
+        return Conv3dChannelMixer(channels, num_segments,
                                   channel_kernel_size, channel_stride)
     raise ValueError(f'unknown channel mixer setting {setting!r}')

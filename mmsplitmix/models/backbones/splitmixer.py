@@ -11,7 +11,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.backbones.convmixer import Residual
 from mmpretrain.registry import MODELS
 
-from .channel_mixers import (StrideChannelMixer, build_channel_mixer,
+from .channel_mixers import (Conv3dChannelMixer, build_channel_mixer,
                              partial_channels, segment_bounds)
 
 MIXER_SETTINGS = ('I', 'II', 'III', 'IV', 'V', '3D')
@@ -89,7 +89,7 @@ class SplitMixer(BaseBackbone):
             of the 3-D kernel. Give it together with ``channel_stride``; the
             windows must tile the channels and their number
             ``(C - channel_kernel_size) // channel_stride + 1`` must divide
-            C. The reference code's overlapping form is
+            C. The original code's overlapping form is
             ``int(C * ratio)`` with stride ``C - int(C * ratio)``.
             Defaults to None, ``C // num_segments``.
         channel_stride (int, optional): Setting 3D only: channel stride of
@@ -303,7 +303,7 @@ class SplitMixer(BaseBackbone):
             raise ValueError(f'{given[0][0]} needs {missing} as well')
         for name, value in given:
             _check_positive_int(name, value)
-        StrideChannelMixer.geometry(channels, int(kernel_size), int(stride))
+        Conv3dChannelMixer.geometry(channels, int(kernel_size), int(stride))
         return int(kernel_size), int(stride)
 
     @staticmethod

@@ -23,7 +23,7 @@ def n_params(module):
                                                      (256, 0.5, 4),
                                                      (96, 0.3, 3),
                                                      (60, 0.9, 5)])
-def test_param_count_matches_seed_rules(setting, channels, ratio, segments):
+def test_param_count_matches_the_papers_rules(setting, channels, ratio, segments):
     arch = dict(embed_dims=channels, depth=5, patch_size=2, kernel_size=5)
     model = SplitMixer(
         arch=arch, mixer_setting=setting, ratio=ratio, num_segments=segments)

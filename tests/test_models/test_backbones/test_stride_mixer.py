@@ -1,5 +1,5 @@
 """Setting 3D in its general form: a channel kernel and a channel stride, as
-the reference code's ``StrideMixer`` (non-overlapping for its setting III,
+the original code's ``StrideMixer`` (non-overlapping for its setting III,
 two overlapping windows for the others)."""
 import pytest
 import torch
@@ -7,12 +7,12 @@ import torch.nn as nn
 
 from mmsplitmix.analysis import get_complexity
 from mmsplitmix.models import SplitMixer
-from mmsplitmix.models.backbones.channel_mixers import (StrideChannelMixer,
+from mmsplitmix.models.backbones.channel_mixers import (Conv3dChannelMixer,
                                                         build_channel_mixer)
 
 
 # ---------------------------------------------------------------------------
-# The reference code's StrideMixer, re-created: the network and its checks as
+# The original code's StrideMixer, re-created: the network and its checks as
 # the CIFAR notebook defines them.
 class Residual(nn.Module):
 
@@ -32,7 +32,7 @@ class OriginalStrideMixer(nn.Module):
         self.patch_emb = nn.Sequential(
             nn.Conv2d(3, hdim, patch_size, stride=patch_size), nn.GELU(),
             nn.BatchNorm2d(hdim))
-        # The reference computes the number of windows as a real number and
+        # The original computes the number of windows as a real number and
         # asserts that it divides the channels.
         c_out = (hdim - channel_kernel_size) / channel_stride + 1
         assert hdim % c_out == 0, 'setting is not valid'
@@ -152,7 +152,7 @@ def test_notebook_forms_at_paper_size(setting):
 
 def test_output_channel_order_is_filter_major():
     """Filter f of window p is output channel f * windows + p."""
-    mixer = StrideChannelMixer(6, kernel_size=4, stride=2)
+    mixer = Conv3dChannelMixer(6, kernel_size=4, stride=2)
     assert mixer.windows == 2
     x = torch.randn(1, 6, 1, 1)
     with torch.no_grad():
@@ -169,7 +169,7 @@ def test_output_channel_order_is_filter_major():
 def test_flops_count_the_3d_convolution():
     """The paper-convention counter counts the Conv3d's multiply-adds:
     filters x kernel per output position."""
-    mixer = StrideChannelMixer(12, kernel_size=8, stride=4)
+    mixer = Conv3dChannelMixer(12, kernel_size=8, stride=4)
     counted = get_complexity(mixer, (12, 5, 5))
     assert counted['flops'] == 6 * 8 * 2 * 5 * 5
     assert counted['params'] == 6 * 8 + 6
@@ -188,7 +188,7 @@ def test_flops_count_the_3d_convolution():
 
 def test_build_channel_mixer_passes_kernel_and_stride():
     mixer = build_channel_mixer('3D', 12, 2 / 3, 2, 0, 8, 4)
-    assert isinstance(mixer, StrideChannelMixer)
+    assert isinstance(mixer, Conv3dChannelMixer)
     assert (mixer.kernel_size, mixer.stride, mixer.windows) == (8, 4, 2)
     default = build_channel_mixer('3D', 12, 2 / 3, 3, 0)
     assert (default.kernel_size, default.stride, default.windows) == (4, 4, 3)
@@ -231,20 +231,20 @@ def test_bad_kernel_and_stride(kwargs, error, match):
 
 
 def test_original_rejects_what_we_reject():
-    """Settings the reference asserts against are refused here too; a
-    setting whose windows do not tile the channels passes the reference's
+    """Settings the original asserts against are refused here too; a
+    setting whose windows do not tile the channels passes the original's
     check only to fail in its forward."""
     with pytest.raises(AssertionError):
         OriginalStrideMixer(12, 1, 3, 2, 4, 8, 1)
     with pytest.raises(ValueError):
-        StrideChannelMixer(12, kernel_size=8, stride=1)
+        Conv3dChannelMixer(12, kernel_size=8, stride=1)
     # (12 - 10) / 4 + 1 = 1.5 divides 12, yet the Conv3d sees one window
     # and yields 8 channels, not 12.
     original = OriginalStrideMixer(12, 1, 3, 2, 4, 10, 4).eval()
     with pytest.raises(RuntimeError):
         original(torch.randn(1, 3, 4, 4))
     with pytest.raises(ValueError, match='uncovered'):
-        StrideChannelMixer(12, kernel_size=10, stride=4)
+        Conv3dChannelMixer(12, kernel_size=10, stride=4)
 
 
 @pytest.mark.parametrize('dataset, classes', [('cifar10', 10),

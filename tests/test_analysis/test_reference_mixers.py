@@ -7,7 +7,8 @@ import torch.nn as nn
 from mmsplitmix.analysis.reference_mixers import (has_reference,
                                                   reference_mixer,
                                                   to_reference_model)
-from mmsplitmix.models.backbones.channel_mixers import build_channel_mixer
+from mmsplitmix.models.backbones.channel_mixers import (MIXER_SETTINGS,
+                                                        build_channel_mixer)
 from mmsplitmix.models.backbones.splitmixer import SplitMixer
 
 # (channels, ratio, num_segments): even and odd channel counts, passes that
@@ -15,7 +16,8 @@ from mmsplitmix.models.backbones.splitmixer import SplitMixer
 # unequal segments.
 SHAPES = [(12, 2 / 3, 2), (13, 2 / 3, 3), (17, 0.4, 4), (16, 0.5, 2),
           (9, 0.75, 2)]
-SETTINGS = ['I', 'II', 'III', 'IV', 'V']
+# every setting but 3-D channel mixing, which slices nothing
+SETTINGS = [setting for setting in MIXER_SETTINGS if setting != '3D']
 
 
 def _mixer_pair(setting, channels, ratio, num_segments, block_index):

@@ -11,6 +11,11 @@ from mmengine.runner import load_checkpoint
 from mmpretrain.registry import MODELS
 
 import mmsplitmix  # noqa: F401
+from mmsplitmix.models import MIXER_SETTINGS
+from tests.original_code import (OriginalSplitMixer, OriginalStrideMixer,
+                                 Residual,
+                                 TimmConvMixer, original_sequential,
+                                 randomise_batch_norm)
 from tests.test_tools.tools_testing import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,256 +23,6 @@ TOOL = ROOT / 'tools' / 'model_converters' / 'splitmixer_to_mmpretrain.py'
 
 
 converter = load_tool('model_converters/splitmixer_to_mmpretrain.py')
-
-
-# ---------------------------------------------------------------------------
-# A SplitMixer written in the layout of the original code: the module names
-# (patch_emb, mixer_blocks, the mixers' attributes, head) are what its
-# checkpoints contain.
-class Residual(nn.Module):
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return x + self.fn(x)
-
-
-class PartialMixer(nn.Module):
-    """Setting I: the first (even blocks) or last (odd blocks) part."""
-
-    def __init__(self, dim, block, ratio=2 / 3):
-        super().__init__()
-        self.dim, self.part, self.odd = dim, int(dim * ratio), block % 2
-        self.mixer = nn.Conv2d(self.part, self.part, 1)
-
-    def forward(self, x):
-        if self.odd:
-            cut = self.dim - self.part
-            return torch.cat([x[:, :cut], self.mixer(x[:, cut:])], 1)
-        return torch.cat([self.mixer(x[:, :self.part]), x[:, self.part:]], 1)
-
-
-class OneSegmentMixer(nn.Module):
-    """Setting II: segment ``block % segments`` only."""
-
-    def __init__(self, dim, block, segments=2):
-        super().__init__()
-        width = int(dim / segments)
-        seg = block % segments
-        self.lo = seg * width
-        self.hi = dim if seg == segments - 1 else (seg + 1) * width
-        self.mixer = nn.Conv2d(self.hi - self.lo, self.hi - self.lo, 1)
-
-    def forward(self, x):
-        return torch.cat(
-            [x[:, :self.lo],
-             self.mixer(x[:, self.lo:self.hi]), x[:, self.hi:]], 1)
-
-
-class SharedMixer(nn.Module):
-    """Setting III: one conv for every segment."""
-
-    def __init__(self, dim, segments=2):
-        super().__init__()
-        self.width = dim // segments
-        self.mixer = nn.Conv2d(self.width, self.width, 1)
-
-    def forward(self, x):
-        return torch.cat(
-            [self.mixer(chunk) for chunk in torch.split(x, self.width, 1)],
-            1)
-
-
-class EachSegmentMixer(nn.Module):
-    """Setting IV: one conv per segment, the last takes the remainder."""
-
-    def __init__(self, dim, segments=2):
-        super().__init__()
-        width = dim // segments
-        self.widths = [width] * (segments - 1) + [dim - width *
-                                                  (segments - 1)]
-        self.mixer = nn.ModuleList(nn.Conv2d(w, w, 1) for w in self.widths)
-
-    def forward(self, x):
-        chunks = torch.split(x, self.widths, 1)
-        return torch.cat([m(c) for m, c in zip(self.mixer, chunks)], 1)
-
-
-class TwoStepMixer(nn.Module):
-    """Setting V: first part, then last part of the result."""
-
-    def __init__(self, dim, ratio=2 / 3):
-        super().__init__()
-        self.dim, self.part = dim, int(dim * ratio)
-        self.mixer1 = nn.Conv2d(self.part, self.part, 1)
-        self.mixer2 = nn.Conv2d(self.part, self.part, 1)
-
-    def forward(self, x):
-        x = torch.cat([self.mixer1(x[:, :self.part]), x[:, self.part:]], 1)
-        cut = self.dim - self.part
-        return torch.cat([x[:, :cut], self.mixer2(x[:, cut:])], 1)
-
-
-class StrideMixer(nn.Module):
-    """3-D conv over the channel axis, kernel and stride dim/segments."""
-
-    def __init__(self, dim, segments=2):
-        super().__init__()
-        width = dim // segments
-        self.mixer = nn.Conv3d(1, width, (width, 1, 1), stride=(width, 1, 1))
-
-    def forward(self, x):
-        return self.mixer(x.unsqueeze(1)).flatten(1, 2)
-
-
-def channel_mixer(setting, dim, block):
-    if setting is None:
-        return nn.Conv2d(dim, dim, 1)
-    return {
-        'I': lambda: PartialMixer(dim, block),
-        'II': lambda: OneSegmentMixer(dim, block),
-        'III': lambda: SharedMixer(dim),
-        'IV': lambda: EachSegmentMixer(dim),
-        'V': lambda: TwoStepMixer(dim),
-        '3D': lambda: StrideMixer(dim),
-    }[setting]()
-
-
-class OriginalSplitMixer(nn.Module):
-
-    def __init__(self, dim, depth, kernel, patch, classes, setting,
-                 spatial_trick=True):
-        super().__init__()
-        self.patch_emb = nn.Sequential(
-            nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
-            nn.BatchNorm2d(dim))
-        blocks = []
-        for i in range(depth):
-            if spatial_trick:
-                spatial = nn.Sequential(
-                    nn.Conv2d(dim, dim, (1, kernel), groups=dim,
-                              padding='same'), nn.GELU(),
-                    nn.BatchNorm2d(dim),
-                    nn.Conv2d(dim, dim, (kernel, 1), groups=dim,
-                              padding='same'), nn.GELU(),
-                    nn.BatchNorm2d(dim))
-            else:
-                spatial = nn.Sequential(
-                    nn.Conv2d(dim, dim, kernel, groups=dim, padding='same'),
-                    nn.GELU(), nn.BatchNorm2d(dim))
-            blocks += [
-                Residual(spatial),
-                nn.Sequential(
-                    channel_mixer(setting, dim, i), nn.GELU(),
-                    nn.BatchNorm2d(dim))
-            ]
-        self.mixer_blocks = nn.Sequential(*blocks)
-        self.pooling = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Linear(dim, classes)
-
-    def forward(self, x):
-        return self.head(self.pooling(self.mixer_blocks(self.patch_emb(x))))
-
-
-class OriginalStrideMixer(nn.Module):
-    """The notebook's StrideMixer: 3-D channel mixing, its own names."""
-
-    def __init__(self, dim, depth, kernel, patch, classes, channel_kernel,
-                 channel_stride):
-        super().__init__()
-        self.patch_emb = nn.Sequential(
-            nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
-            nn.BatchNorm2d(dim))
-        windows = (dim - channel_kernel) // channel_stride + 1
-        self.spatial_mixer = nn.ModuleList(
-            Residual(
-                nn.Sequential(
-                    nn.Conv2d(dim, dim, (1, kernel), groups=dim,
-                              padding='same'), nn.GELU(),
-                    nn.BatchNorm2d(dim),
-                    nn.Conv2d(dim, dim, (kernel, 1), groups=dim,
-                              padding='same'), nn.GELU(),
-                    nn.BatchNorm2d(dim))) for _ in range(depth))
-        self.channel_mixer = nn.ModuleList(
-            nn.Sequential(
-                nn.Conv3d(1, dim // windows, (channel_kernel, 1, 1),
-                          stride=(channel_stride, 1, 1)), nn.GELU(),
-                nn.Flatten(1, 2), nn.BatchNorm2d(dim)) for _ in range(depth))
-        self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
-            nn.Linear(dim, classes))
-
-    def forward(self, x):
-        x = self.patch_emb(x)
-        for spatial, channel in zip(self.spatial_mixer, self.channel_mixer):
-            x = channel(spatial(x).unsqueeze(1))
-        return self.head(x)
-
-
-def original_sequential(setting, dim, depth, kernel, patch, classes,
-                    spatial_trick=True):
-    """The notebook's earlier models: one nn.Sequential of stem, blocks,
-    pooling, flattening and head (setting None: its ConvMixer)."""
-    def spatial():
-        if spatial_trick:
-            return nn.Sequential(
-                nn.Conv2d(dim, dim, (1, kernel), groups=dim, padding='same'),
-                nn.GELU(), nn.BatchNorm2d(dim),
-                nn.Conv2d(dim, dim, (kernel, 1), groups=dim, padding='same'),
-                nn.GELU(), nn.BatchNorm2d(dim))
-        return nn.Sequential(
-            nn.Conv2d(dim, dim, kernel, groups=dim, padding='same'),
-            nn.GELU(), nn.BatchNorm2d(dim))
-
-    return nn.Sequential(
-        nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
-        nn.BatchNorm2d(dim), *[
-            nn.Sequential(
-                Residual(spatial()), channel_mixer(setting, dim, i),
-                nn.GELU(), nn.BatchNorm2d(dim)) for i in range(depth)
-        ], nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
-        nn.Linear(dim, classes))
-
-
-class TimmConvMixer(nn.Module):
-    """timm's ConvMixer: stem, blocks, pooling, head."""
-
-    def __init__(self, dim, depth, kernel, patch, classes):
-        super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
-            nn.BatchNorm2d(dim))
-        self.blocks = nn.Sequential(*[
-            nn.Sequential(
-                Residual(
-                    nn.Sequential(
-                        nn.Conv2d(dim, dim, kernel, groups=dim,
-                                  padding='same'), nn.GELU(),
-                        nn.BatchNorm2d(dim))), nn.Conv2d(dim, dim, 1),
-                nn.GELU(), nn.BatchNorm2d(dim)) for _ in range(depth)
-        ])
-        self.pooling = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Linear(dim, classes)
-
-    def forward(self, x):
-        return self.head(self.pooling(self.blocks(self.stem(x))))
-
-
-def randomise(model):
-    """Non-default weights and BatchNorm statistics, so that any wrongly
-    mapped tensor changes the logits."""
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.normal_()
-                module.running_mean.normal_()
-                module.running_var.uniform_(0.5, 2.0)
-                module.num_batches_tracked.fill_(7)
-    return model
 
 
 def mmpretrain_model(backbone, dim, classes):
@@ -295,12 +50,12 @@ def round_trip(tmp_path, original_model, target, input_size):
     return expected
 
 
-@pytest.mark.parametrize('setting', ['I', 'II', 'III', 'IV', 'V', '3D'])
+@pytest.mark.parametrize('setting', MIXER_SETTINGS)
 @pytest.mark.parametrize('spatial_trick', [True, False])
 def test_round_trip_every_setting(tmp_path, setting, spatial_trick):
     dim = 12 if setting in ('III', '3D') else 13
     arch = dict(embed_dims=dim, depth=3, patch_size=2, kernel_size=3)
-    original = randomise(
+    original = randomise_batch_norm(
         OriginalSplitMixer(dim, 3, 3, 2, 5, setting, spatial_trick))
     target = mmpretrain_model(
         dict(
@@ -315,7 +70,7 @@ def test_round_trip_convmixer(tmp_path):
     """Both tricks off: the original code's ConvMixer, loaded into our
     backbone and into mmpretrain's ConvMixer alike."""
     arch = dict(embed_dims=10, depth=2, patch_size=2, kernel_size=3)
-    original = randomise(OriginalSplitMixer(10, 2, 3, 2, 4, None, False))
+    original = randomise_batch_norm(OriginalSplitMixer(10, 2, 3, 2, 4, None, False))
     ours = mmpretrain_model(
         dict(
             type='SplitMixer',
@@ -340,7 +95,7 @@ def test_round_trip_convmixer(tmp_path):
 def test_round_trip_stride_mixer(tmp_path, channel_kernel, channel_stride):
     """The notebook's StrideMixer, in its setting III form (kernel = stride
     = C / 2) and its overlapping form (int(C * 2/3), C - int(C * 2/3))."""
-    original = randomise(
+    original = randomise_batch_norm(
         OriginalStrideMixer(12, 3, 3, 2, 5, channel_kernel, channel_stride))
     target = mmpretrain_model(
         dict(
@@ -364,7 +119,7 @@ def test_round_trip_sequential(tmp_path, setting, spatial_trick):
     """The notebook's nn.Sequential models (SplitMixerI ... V, and
     SplitMixerI_channel_only without the spatial trick)."""
     dim = 12 if setting == 'III' else 13
-    original = randomise(
+    original = randomise_batch_norm(
         original_sequential(setting, dim, 3, 3, 2, 5, spatial_trick))
     target = mmpretrain_model(
         dict(
@@ -382,9 +137,9 @@ def test_round_trip_convmixers(tmp_path, layout):
     mmpretrain's ConvMixer and into our backbone with both tricks off."""
     arch = dict(embed_dims=10, depth=2, patch_size=2, kernel_size=3)
     if layout == 'timm':
-        original = randomise(TimmConvMixer(10, 2, 3, 2, 4))
+        original = randomise_batch_norm(TimmConvMixer(10, 2, 3, 2, 4))
     else:
-        original = randomise(original_sequential(None, 10, 2, 3, 2, 4, False))
+        original = randomise_batch_norm(original_sequential(None, 10, 2, 3, 2, 4, False))
     convmixer = mmpretrain_model(dict(type='ConvMixer', arch=arch), 10, 4)
     round_trip(tmp_path, original, convmixer, 8)
     ours = mmpretrain_model(
@@ -451,7 +206,7 @@ def test_paper_config_loads_converted(tmp_path, config, setting):
     and the converter runs as a script."""
     from mmsplitmix.analysis.config_inputs import (build_model_from_config,
                                                    load_config)
-    original = randomise(
+    original = randomise_batch_norm(
         OriginalSplitMixer(256, 8, 5, 2, 10, setting, setting is not None))
     src, dst = tmp_path / 'original.pth', tmp_path / 'converted.pth'
     torch.save(

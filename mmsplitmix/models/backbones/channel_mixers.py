@@ -5,13 +5,24 @@ Channels that a mixer does not touch pass through unchanged. The parameter
 names (``mixer``, ``mixer.{j}``, ``mixer1``/``mixer2``) follow the layout of
 the original code, so that its checkpoints convert by renaming
 module prefixes only.
+
+Each setting is one class: it declares its name (``setting``), checks its own
+arguments and builds itself from the backbone's arguments
+(:meth:`BaseChannelMixer.from_backbone_args`). :data:`CHANNEL_MIXERS` maps
+the names to the classes, and :data:`MIXER_SETTINGS` lists them.
 """
 from abc import ABCMeta, abstractmethod
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Type
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.registry import Registry
+
+#: The channel mixer class of each setting, under the setting's name. Its
+#: location is this module, which registers every setting.
+CHANNEL_MIXERS = Registry(
+    'channel mixer', scope='mmsplitmix', locations=[__name__])
 
 
 def partial_channels(channels: int, ratio: float) -> int:
@@ -57,8 +68,46 @@ def _needs_grad(x: torch.Tensor, module: nn.Module) -> bool:
         p.requires_grad for p in module.parameters()))
 
 
-class _ChannelMixer(nn.Module, metaclass=ABCMeta):
-    """Base of the mixers: runs :meth:`mix` on the channels of the input.
+def _check_divisible(setting: str, channels: int, num_segments: int) -> None:
+    if channels % num_segments != 0:
+        raise ValueError(
+            f'mixer_setting {setting!r} needs the number of channels '
+            f'(embed_dims, {channels}) divisible by num_segments '
+            f'({num_segments})')
+
+
+def _register(setting: str):
+    """Register a mixer class as the one of ``setting``."""
+
+    def register(cls: type) -> type:
+        cls.setting = setting
+        return CHANNEL_MIXERS.register_module(name=setting, module=cls)
+
+    return register
+
+
+class BaseChannelMixer(nn.Module, metaclass=ABCMeta):
+    """Base of the channel mixers of the settings.
+
+    Attributes:
+        setting (str): Name of the setting, set by the registration.
+    """
+    setting: str = ''
+
+    @classmethod
+    @abstractmethod
+    def from_backbone_args(cls, channels: int, block_index: int,
+                           ratio: float, num_segments: int,
+                           kernel_size: Optional[int],
+                           stride: Optional[int]) -> 'BaseChannelMixer':
+        """The mixer of block ``block_index`` from the arguments of the
+        backbone (see :class:`SplitMixer`); each setting takes what it
+        uses."""
+
+
+class _ChannelMixer(BaseChannelMixer):
+    """Base of the slicing mixers: runs :meth:`mix` on the channels of the
+    input.
 
     A channels-last input is mixed through its NHWC view, where channel
     ranges are column blocks of one matrix, and the output stays
@@ -112,6 +161,7 @@ def _mix_range(x: torch.Tensor, conv: nn.Conv2d, start: int, end: int,
     return torch.cat(parts, dim=dim) if len(parts) > 1 else parts[0]
 
 
+@_register('I')
 class PartialChannelMixer(_ChannelMixer):
     """Setting I: one conv over a fraction of the channels.
 
@@ -136,10 +186,16 @@ class PartialChannelMixer(_ChannelMixer):
         self.mixer = nn.Conv2d(
             self.mixed_channels, self.mixed_channels, kernel_size=1)
 
+    @classmethod
+    def from_backbone_args(cls, channels, block_index, ratio, num_segments,
+                           kernel_size, stride):
+        return cls(channels, ratio, block_index)
+
     def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         return _mix_range(x, self.mixer, self.start, self.end, dim)
 
 
+@_register('II')
 class SingleSegmentChannelMixer(_ChannelMixer):
     """Setting II: one of ``num_segments`` segments is mixed per block.
 
@@ -160,10 +216,16 @@ class SingleSegmentChannelMixer(_ChannelMixer):
         width = self.end - self.start
         self.mixer = nn.Conv2d(width, width, kernel_size=1)
 
+    @classmethod
+    def from_backbone_args(cls, channels, block_index, ratio, num_segments,
+                           kernel_size, stride):
+        return cls(channels, num_segments, block_index)
+
     def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         return _mix_range(x, self.mixer, self.start, self.end, dim)
 
 
+@_register('III')
 class SharedSegmentChannelMixer(_ChannelMixer):
     """Setting III: every segment is mixed by one shared conv.
 
@@ -178,13 +240,15 @@ class SharedSegmentChannelMixer(_ChannelMixer):
 
     def __init__(self, channels: int, num_segments: int):
         super().__init__()
-        if channels % num_segments != 0:
-            raise ValueError(
-                f'setting III needs channels ({channels}) divisible by '
-                f'num_segments ({num_segments})')
+        _check_divisible(self.setting, channels, num_segments)
         self.num_segments = num_segments
         self.width = channels // num_segments
         self.mixer = nn.Conv2d(self.width, self.width, kernel_size=1)
+
+    @classmethod
+    def from_backbone_args(cls, channels, block_index, ratio, num_segments,
+                           kernel_size, stride):
+        return cls(channels, num_segments)
 
     def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         if dim == -1:
@@ -197,6 +261,7 @@ class SharedSegmentChannelMixer(_ChannelMixer):
         return out.reshape(n, c, h, w)
 
 
+@_register('IV')
 class IndependentSegmentChannelMixer(_ChannelMixer):
     """Setting IV: every segment is mixed by its own conv.
 
@@ -220,6 +285,11 @@ class IndependentSegmentChannelMixer(_ChannelMixer):
         self.mixer = nn.ModuleList(
             nn.Conv2d(width, width, kernel_size=1) for width in self.widths)
 
+    @classmethod
+    def from_backbone_args(cls, channels, block_index, ratio, num_segments,
+                           kernel_size, stride):
+        return cls(channels, num_segments)
+
     def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         # One grouped conv is the fastest forward, but on CPU its backward
         # is slower than that of one conv per segment, so CPU training takes
@@ -242,6 +312,7 @@ class IndependentSegmentChannelMixer(_ChannelMixer):
                          dim=dim)
 
 
+@_register('V')
 class TwoPassChannelMixer(_ChannelMixer):
     """Setting V: ``mixer1`` on the first ``int(C * ratio)`` channels, then
     ``mixer2`` on the last ``int(C * ratio)`` channels of that result.
@@ -259,6 +330,11 @@ class TwoPassChannelMixer(_ChannelMixer):
             self.mixed_channels, self.mixed_channels, kernel_size=1)
         self.mixer2 = nn.Conv2d(
             self.mixed_channels, self.mixed_channels, kernel_size=1)
+
+    @classmethod
+    def from_backbone_args(cls, channels, block_index, ratio, num_segments,
+                           kernel_size, stride):
+        return cls(channels, ratio)
 
     def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         mixed, channels = self.mixed_channels, self.channels
@@ -282,7 +358,8 @@ class TwoPassChannelMixer(_ChannelMixer):
         return torch.cat([kept, second], dim=dim)
 
 
-class Conv3dChannelMixer(nn.Module):
+@_register('3D')
+class Conv3dChannelMixer(BaseChannelMixer):
     """3-D convolution channel mixing.
 
     The channels are treated as a depth axis: a ``Conv3d`` with one input
@@ -314,16 +391,8 @@ class Conv3dChannelMixer(nn.Module):
                  kernel_size: Optional[int] = None,
                  stride: Optional[int] = None):
         super().__init__()
-        if (kernel_size is None) != (stride is None):
-            raise ValueError(
-                'setting 3D needs both channel_kernel_size and '
-                f'channel_stride or neither, got {kernel_size} and {stride}')
-        if kernel_size is None:
-            if channels % num_segments != 0:
-                raise ValueError(
-                    f'setting 3D needs channels ({channels}) divisible by '
-                    f'num_segments ({num_segments})')
-            kernel_size = stride = channels // num_segments
+        kernel_size, stride = self.resolve_kernel(channels, num_segments,
+                                                  kernel_size, stride)
         filters, self.windows = self.geometry(channels, kernel_size, stride)
         self.kernel_size, self.stride = kernel_size, stride
         self.mixer = nn.Conv3d(
@@ -331,6 +400,38 @@ class Conv3dChannelMixer(nn.Module):
             filters,
             kernel_size=(kernel_size, 1, 1),
             stride=(stride, 1, 1))
+
+    @classmethod
+    def from_backbone_args(cls, channels, block_index, ratio, num_segments,
+                           kernel_size, stride):
+        return cls(channels, num_segments, kernel_size, stride)
+
+    @classmethod
+    def resolve_kernel(cls,
+                       channels: int,
+                       num_segments: int,
+                       kernel_size: Optional[int] = None,
+                       stride: Optional[int] = None) -> Tuple[int, int]:
+        """``(kernel_size, stride)``: the given pair, checked, or
+        ``C // num_segments`` for both (the non-overlapping form) when
+        neither is given.
+
+        Raises:
+            ValueError: When only one is given, when ``num_segments`` does
+                not divide C in the default form, or when the pair does not
+                give C outputs (see :meth:`geometry`).
+        """
+        if (kernel_size is None) != (stride is None):
+            given, missing = ('channel_kernel_size', 'channel_stride')
+            if kernel_size is None:
+                given, missing = missing, given
+            raise ValueError(f'{given} needs {missing} as well')
+        if kernel_size is None:
+            _check_divisible(cls.setting, channels, num_segments)
+            width = channels // num_segments
+            return width, width
+        cls.geometry(channels, kernel_size, stride)
+        return kernel_size, stride
 
     @staticmethod
     def geometry(channels: int, kernel_size: int,
@@ -373,6 +474,19 @@ class Conv3dChannelMixer(nn.Module):
         return out
 
 
+#: Names of the settings, in the paper's order (then 3-D channel mixing).
+MIXER_SETTINGS: Tuple[str, ...] = tuple(CHANNEL_MIXERS.module_dict)
+
+
+def channel_mixer_class(setting: str) -> Type[BaseChannelMixer]:
+    """The mixer class of ``setting`` (one of :data:`MIXER_SETTINGS`)."""
+    cls = CHANNEL_MIXERS.get(setting) if isinstance(setting, str) else None
+    if cls is None:
+        raise ValueError(f'unknown channel mixer setting {setting!r}; choose '
+                         f'one of {list(MIXER_SETTINGS)}')
+    return cls
+
+
 def build_channel_mixer(setting: str,
                         channels: int,
                         ratio: float,
@@ -385,17 +499,6 @@ def build_channel_mixer(setting: str,
     ``channel_kernel_size`` and ``channel_stride`` are used by setting 3D
     only (see :class:`Conv3dChannelMixer`).
     """
-    if setting == 'I':
-        return PartialChannelMixer(channels, ratio, block_index)
-    if setting == 'II':
-        return SingleSegmentChannelMixer(channels, num_segments, block_index)
-    if setting == 'III':
-        return SharedSegmentChannelMixer(channels, num_segments)
-    if setting == 'IV':
-        return IndependentSegmentChannelMixer(channels, num_segments)
-    if setting == 'V':
-        return TwoPassChannelMixer(channels, ratio)
-    if setting == '3D':
-        return Conv3dChannelMixer(channels, num_segments,
-                                  channel_kernel_size, channel_stride)
-    raise ValueError(f'unknown channel mixer setting {setting!r}')
+    return channel_mixer_class(setting).from_backbone_args(
+        channels, block_index, ratio, num_segments, channel_kernel_size,
+        channel_stride)

@@ -11,10 +11,9 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.backbones.convmixer import Residual
 from mmpretrain.registry import MODELS
 
-from .channel_mixers import (Conv3dChannelMixer, build_channel_mixer,
-                             partial_channels, segment_bounds)
-
-MIXER_SETTINGS = ('I', 'II', 'III', 'IV', 'V', '3D')
+from .channel_mixers import (MIXER_SETTINGS, Conv3dChannelMixer,
+                             build_channel_mixer, partial_channels,
+                             segment_bounds)
 
 
 def _depthwise_conv(channels: int, kernel_size: Tuple[int, int]) -> nn.Conv2d:
@@ -172,11 +171,8 @@ class SplitMixer(BaseBackbone):
                     f'{name} must be a bool, got {type(flag).__name__}')
         self.mixer_setting = self._check_mixer_setting(mixer_setting)
         self.ratio = self._check_ratio(ratio, self.embed_dims)
-        custom_3d = channel_kernel_size is not None or (
-            channel_stride is not None)
-        self.num_segments = self._check_num_segments(
-            num_segments, self.embed_dims,
-            None if custom_3d else self.mixer_setting)
+        self.num_segments = self._check_num_segments(num_segments,
+                                                     self.embed_dims)
         self.channel_kernel_size, self.channel_stride = self._check_3d_kernel(
             channel_kernel_size, channel_stride, self.embed_dims,
             self.mixer_setting if channel_trick else None, self.num_segments)
@@ -262,7 +258,7 @@ class SplitMixer(BaseBackbone):
         return float(ratio)
 
     @staticmethod
-    def _check_num_segments(num_segments, channels: int, setting: str) -> int:
+    def _check_num_segments(num_segments, channels: int) -> int:
         if isinstance(num_segments, bool) or not isinstance(
                 num_segments, numbers.Integral):
             raise TypeError('num_segments must be an int, got '
@@ -271,10 +267,6 @@ class SplitMixer(BaseBackbone):
             raise ValueError(
                 f'num_segments must be in [2, {channels}] (the number of '
                 f'channels), got {num_segments}')
-        if setting in ('III', '3D') and channels % num_segments != 0:
-            raise ValueError(
-                f'mixer_setting {setting!r} needs embed_dims ({channels}) '
-                f'divisible by num_segments ({num_segments})')
         return int(num_segments)
 
     @staticmethod
@@ -294,17 +286,11 @@ class SplitMixer(BaseBackbone):
                     f'{given[0][0]} applies to mixer_setting=\'3D\' with '
                     f'channel_trick=True only, got {used}')
             return None, None
-        if not given:
-            width = channels // num_segments
-            return width, width
-        if len(given) == 1:
-            missing = ('channel_stride' if given[0][0] == 'channel_kernel_size'
-                       else 'channel_kernel_size')
-            raise ValueError(f'{given[0][0]} needs {missing} as well')
         for name, value in given:
             _check_positive_int(name, value)
-        Conv3dChannelMixer.geometry(channels, int(kernel_size), int(stride))
-        return int(kernel_size), int(stride)
+        return Conv3dChannelMixer.resolve_kernel(
+            channels, num_segments, *(None if value is None else int(value)
+                                      for value in (kernel_size, stride)))
 
     @staticmethod
     def _check_out_indices(out_indices, depth: int) -> Tuple[int, ...]:

@@ -8,7 +8,9 @@ from mmpretrain.models import ConvMixer
 from mmpretrain.registry import MODELS
 
 import mmsplitmix  # noqa: F401
-from mmsplitmix.models import SplitMixer
+from mmsplitmix.models import (MIXER_SETTINGS, BaseChannelMixer, SplitMixer,
+                               channel_mixer_class)
+from tests.original_code import original_channel_mixer, randomise_batch_norm
 from tests.paper_tables import expected_backbone_params
 
 TINY = dict(embed_dims=24, depth=4, patch_size=2, kernel_size=3)
@@ -18,7 +20,7 @@ def n_params(module):
     return sum(p.numel() for p in module.parameters())
 
 
-@pytest.mark.parametrize('setting', ['I', 'II', 'III', 'IV', 'V', '3D'])
+@pytest.mark.parametrize('setting', MIXER_SETTINGS)
 @pytest.mark.parametrize('channels,ratio,segments', [(256, 2 / 3, 2),
                                                      (256, 0.5, 4),
                                                      (96, 0.3, 3),
@@ -53,14 +55,8 @@ def test_param_count_without_tricks():
 def test_matches_mmpretrain_convmixer_without_tricks():
     torch.manual_seed(0)
     arch = dict(embed_dims=32, depth=3, patch_size=2, kernel_size=5)
-    convmixer = ConvMixer(arch=copy.deepcopy(arch), out_indices=[0, 1, 2])
-    # give BN non-trivial statistics and affine parameters
-    for module in convmixer.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            nn.init.uniform_(module.weight, 0.5, 1.5)
-            nn.init.uniform_(module.bias, -0.5, 0.5)
-            module.running_mean.uniform_(-0.2, 0.2)
-            module.running_var.uniform_(0.5, 2.0)
+    convmixer = randomise_batch_norm(
+        ConvMixer(arch=copy.deepcopy(arch), out_indices=[0, 1, 2]))
     splitmixer = SplitMixer(
         arch=arch,
         spatial_trick=False,
@@ -85,7 +81,7 @@ def test_registered_and_built_from_config():
     assert model.mixer_setting == 'IV'
 
 
-@pytest.mark.parametrize('setting', ['I', 'II', 'III', 'IV', 'V', '3D'])
+@pytest.mark.parametrize('setting', MIXER_SETTINGS)
 def test_forward_shapes_and_out_indices(setting):
     model = SplitMixer(arch=TINY, mixer_setting=setting, out_indices=(0, -1))
     assert model.out_indices == (0, 3)
@@ -160,59 +156,22 @@ def test_with_cp_gives_same_gradients():
 
 
 # ---------------------------------------------------------------------------
-# channel mixers against the straightforward formulation
-def slice_conv_cat(x, conv, start, end):
-    return torch.cat([x[:, :start], conv(x[:, start:end]), x[:, end:]], dim=1)
+# channel mixers against the original code's
+def original_mixer(mixer, setting, channels, block_index, ratio, segments):
+    """The original's mixer of ``setting`` holding the weights of ``mixer``
+    (their parameter names are the same)."""
+    original = original_channel_mixer(setting, channels, block_index, ratio,
+                                      segments)
+    original.load_state_dict(mixer.state_dict(), strict=True)
+    return original
 
 
-def reference_channel_mix(x, mixer, setting, block_index, ratio, segments):
-    c = x.size(1)
-    if setting == 'I':
-        p = int(c * ratio)
-        start = 0 if block_index % 2 == 0 else c - p
-        return slice_conv_cat(x, mixer.mixer, start, start + p)
-    if setting == 'II':
-        b = int(c / segments)
-        r = block_index % segments
-        end = c if r == segments - 1 else (r + 1) * b
-        return slice_conv_cat(x, mixer.mixer, r * b, end)
-    if setting == 'III':
-        b = c // segments
-        return torch.cat(
-            [mixer.mixer(x[:, j * b:(j + 1) * b]) for j in range(segments)],
-            dim=1)
-    if setting == 'IV':
-        b = c // segments
-        bounds = [j * b for j in range(segments)] + [c]
-        return torch.cat([
-            conv(x[:, s:e])
-            for conv, s, e in zip(mixer.mixer, bounds, bounds[1:])
-        ],
-                         dim=1)
-    if setting == 'V':
-        p = int(c * ratio)
-        y = slice_conv_cat(x, mixer.mixer1, 0, p)
-        return slice_conv_cat(y, mixer.mixer2, c - p, c)
-    if setting == '3D':
-        b = c // segments
-        conv = mixer.mixer
-        weight = conv.weight.reshape(b, b)  # [filter, channel in segment]
-        outs = []
-        for f in range(b):
-            for j in range(segments):
-                seg = x[:, j * b:(j + 1) * b]
-                outs.append((seg * weight[f].view(1, b, 1, 1)).sum(1) +
-                            conv.bias[f])
-        return torch.stack(outs, dim=1)
-    raise AssertionError(setting)
-
-
-@pytest.mark.parametrize('setting', ['I', 'II', 'III', 'IV', 'V', '3D'])
+@pytest.mark.parametrize('setting', MIXER_SETTINGS)
 @pytest.mark.parametrize('channels,ratio,segments', [(24, 2 / 3, 2),
                                                      (37, 0.4, 3),
                                                      (30, 0.5, 5)])
-def test_channel_mixers_match_slice_conv_cat(setting, channels, ratio,
-                                             segments):
+def test_channel_mixers_match_the_original_code(setting, channels, ratio,
+                                                segments):
     if setting in ('III', '3D') and channels % segments:
         pytest.skip('setting needs divisible channels')
     torch.manual_seed(0)
@@ -224,29 +183,42 @@ def test_channel_mixers_match_slice_conv_cat(setting, channels, ratio,
     x = torch.randn(2, channels, 5, 6)
     for i, stage in enumerate(model.stages):
         mixer = stage[1]
+        original = original_mixer(mixer, setting, channels, i, ratio,
+                                  segments)
         with torch.no_grad():
-            out = mixer(x)
-            ref = reference_channel_mix(x, mixer, setting, i, ratio, segments)
-        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(
+                mixer(x), original(x), rtol=1e-5, atol=1e-5)
 
 
-def test_channel_mixer_gradients_match_reference():
+def test_channel_mixer_gradients_match_the_original_code():
     torch.manual_seed(0)
     model = SplitMixer(
         arch=dict(embed_dims=12, depth=1, patch_size=1, kernel_size=3),
         mixer_setting='IV',
         num_segments=3)
     mixer = model.stages[0][1]
-    x = torch.randn(2, 12, 4, 4, requires_grad=True)
-    mixer(x).square().sum().backward()
-    grads = [conv.weight.grad.clone() for conv in mixer.mixer]
-    grad_x = x.grad.clone()
-    mixer.zero_grad()
-    x.grad = None
-    reference_channel_mix(x, mixer, 'IV', 0, 0, 3).square().sum().backward()
-    for conv, grad in zip(mixer.mixer, grads):
-        torch.testing.assert_close(conv.weight.grad, grad)
-    torch.testing.assert_close(x.grad, grad_x)
+    original = original_mixer(mixer, 'IV', 12, 0, 2 / 3, 3)
+    x = torch.randn(2, 12, 4, 4)
+    grads = []
+    for module in (mixer, original):
+        inputs = x.clone().requires_grad_()
+        module(inputs).square().sum().backward()
+        grads.append([inputs.grad] +
+                     [conv.weight.grad for conv in module.mixer])
+    for grad, original_grad in zip(*grads):
+        torch.testing.assert_close(grad, original_grad)
+
+
+def test_each_setting_is_one_registered_mixer_class():
+    assert MIXER_SETTINGS == ('I', 'II', 'III', 'IV', 'V', '3D')
+    for setting in MIXER_SETTINGS:
+        cls = channel_mixer_class(setting)
+        assert issubclass(cls, BaseChannelMixer) and cls.setting == setting
+        model = SplitMixer(arch=TINY, mixer_setting=setting.lower())
+        assert all(type(stage[1]) is cls for stage in model.stages)
+    for bad in ('VI', 'i', 3):
+        with pytest.raises(ValueError, match='unknown channel mixer setting'):
+            channel_mixer_class(bad)
 
 
 # ---------------------------------------------------------------------------
@@ -310,7 +282,7 @@ def test_grouped_conv_path_matches_loop_for_unequal_segments():
 # ---------------------------------------------------------------------------
 # fast paths against the plain model
 FAST_PATH_CASES = [(setting, dict()) for setting in
-                   ('I', 'II', 'III', 'IV', 'V', '3D')] + [
+                   MIXER_SETTINGS] + [
                        ('IV', dict(num_segments=5)),
                        ('V', dict(ratio=0.4)),
                        ('I', dict(spatial_trick=False, channel_trick=False)),
@@ -325,13 +297,7 @@ def randomized_model(setting, **kwargs):
         mixer_setting=setting,
         out_indices=[0, 2],
         **kwargs)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            nn.init.uniform_(module.weight, 0.5, 1.5)
-            nn.init.uniform_(module.bias, -0.5, 0.5)
-            module.running_mean.uniform_(-0.2, 0.2)
-            module.running_var.uniform_(0.5, 2.0)
-    return model
+    return randomise_batch_norm(model)
 
 
 def channels_last_copy(model):

@@ -9,82 +9,9 @@ from mmsplitmix.analysis import get_complexity
 from mmsplitmix.models import SplitMixer
 from mmsplitmix.models.backbones.channel_mixers import (Conv3dChannelMixer,
                                                         build_channel_mixer)
-
-
-# ---------------------------------------------------------------------------
-# The original code's StrideMixer, re-created: the network and its checks as
-# the CIFAR notebook defines them.
-class Residual(nn.Module):
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x) + x
-
-
-class OriginalStrideMixer(nn.Module):
-
-    def __init__(self, hdim, num_blocks, kernel_size, patch_size,
-                 num_classes, channel_kernel_size, channel_stride):
-        super().__init__()
-        self.patch_emb = nn.Sequential(
-            nn.Conv2d(3, hdim, patch_size, stride=patch_size), nn.GELU(),
-            nn.BatchNorm2d(hdim))
-        # The original computes the number of windows as a real number and
-        # asserts that it divides the channels.
-        c_out = (hdim - channel_kernel_size) / channel_stride + 1
-        assert hdim % c_out == 0, 'setting is not valid'
-        h_out = int(hdim / c_out)
-        self.spatial_mixer, self.channel_mixer = nn.ModuleList(), \
-            nn.ModuleList()
-        for _ in range(num_blocks):
-            self.spatial_mixer.append(
-                Residual(
-                    nn.Sequential(
-                        nn.Conv2d(hdim, hdim, (1, kernel_size), groups=hdim,
-                                  padding='same'), nn.GELU(),
-                        nn.BatchNorm2d(hdim),
-                        nn.Conv2d(hdim, hdim, (kernel_size, 1), groups=hdim,
-                                  padding='same'), nn.GELU(),
-                        nn.BatchNorm2d(hdim))))
-            self.channel_mixer.append(
-                nn.Sequential(
-                    nn.Conv3d(1, h_out, (channel_kernel_size, 1, 1),
-                              stride=(channel_stride, 1, 1)), nn.GELU(),
-                    nn.Flatten(1, 2), nn.BatchNorm2d(hdim)))
-        self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
-            nn.Linear(hdim, num_classes))
-        self.num_blocks = num_blocks
-
-    def forward(self, x):
-        x = self.patch_emb(x)
-        for i in range(self.num_blocks):
-            x = self.spatial_mixer[i](x).unsqueeze(1)
-            x = self.channel_mixer[i](x)
-        return x
-
-
-def notebook_kernel_and_stride(hdim, setting, ratio=2 / 3, segments=2):
-    """The kernel and stride the notebook derives from its settings."""
-    if setting == 'III':
-        return hdim // segments, hdim // segments
-    width = int(hdim * ratio)
-    return width, hdim - width
-
-
-def randomised(model):
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.normal_()
-                module.running_mean.normal_()
-                module.running_var.uniform_(0.5, 2.0)
-    return model
+from tests.original_code import (OriginalStrideMixer,
+                                 notebook_kernel_and_stride,
+                                 randomise_batch_norm)
 
 
 def copy_weights(original, ours):
@@ -116,7 +43,7 @@ CASES = [
 
 @pytest.mark.parametrize('channels, kernel, stride', CASES)
 def test_matches_the_original(channels, kernel, stride):
-    original = randomised(
+    original = randomise_batch_norm(
         OriginalStrideMixer(channels, 2, 3, 2, 4, kernel, stride)).eval()
     ours = SplitMixer(
         arch=dict(embed_dims=channels, depth=2, patch_size=2, kernel_size=3),
@@ -129,7 +56,7 @@ def test_matches_the_original(channels, kernel, stride):
     copy_weights(original, ours)
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
-        torch.testing.assert_close(ours(x)[-1], original(x))
+        torch.testing.assert_close(ours(x)[-1], original.forward_features(x))
 
 
 @pytest.mark.parametrize('setting', ['I', 'III'])

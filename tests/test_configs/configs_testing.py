@@ -1,9 +1,12 @@
 """Helpers of the config and model-index tests: the paper configs, read and
-built the way the analysis tools read and build them."""
+built the way the analysis tools read and build them (with their
+config_inputs.py)."""
 import functools
 from pathlib import Path
 
-from mmsplitmix.analysis import config_inputs
+from tests.test_tools.tools_testing import load_tool
+
+config_inputs = load_tool('analysis_tools/config_inputs.py')
 
 REPO = Path(__file__).resolve().parents[2]
 FAMILIES = ('convmixer', 'mlp_mixer', 'splitmixer')

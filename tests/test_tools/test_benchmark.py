@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.test_tools.tools_testing import load_tool
+from tests.test_tools.tools_testing import load_tool, tool_env
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools' / 'analysis_tools' / 'benchmark.py'
@@ -188,7 +188,8 @@ def test_errors(tiny_configs, tmp_path):
 
 
 def test_script(tiny_configs):
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    # the tools of this checkout, with its mmsplitmix
+    env = tool_env()
     proc = subprocess.run(
         [sys.executable, str(TOOL), tiny_configs[1], '--batch-size', '2',
          '--shape', '8', '--warmup', '0', '--repeats', '1', '--device',

@@ -12,7 +12,7 @@ import pytest
 
 from tests.paper_tables import (SMALL_DATASETS, TABLES,
                                  expected_backbone_params, table_config)
-from tests.test_tools.tools_testing import load_tool
+from tests.test_tools.tools_testing import load_tool, tool_env
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools' / 'analysis_tools' / 'get_flops.py'
@@ -107,7 +107,8 @@ def test_errors(tmp_path):
 
 def test_script():
     path = config_path('food101', 'iii')
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    # the tools of this checkout, with its mmsplitmix
+    env = tool_env()
     proc = subprocess.run([sys.executable, str(TOOL), str(path)],
                           capture_output=True, text=True, env=env,
                           cwd=str(ROOT))

@@ -16,7 +16,7 @@ from tests.original_code import (OriginalSplitMixer, OriginalStrideMixer,
                                  Residual,
                                  TimmConvMixer, original_sequential,
                                  randomise_batch_norm)
-from tests.test_tools.tools_testing import load_tool
+from tests.test_tools.tools_testing import load_tool, tool_env
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools' / 'model_converters' / 'splitmixer_to_mmpretrain.py'
@@ -204,8 +204,7 @@ def test_paper_config_loads_converted(tmp_path, config, setting):
     """A paper-size checkpoint, nested under 'state_dict' with a
     DataParallel prefix, loads strictly into the model of the paper config,
     and the converter runs as a script."""
-    from mmsplitmix.analysis.config_inputs import (build_model_from_config,
-                                                   load_config)
+    from tests.test_configs.configs_testing import build_model, load_config
     original = randomise_batch_norm(
         OriginalSplitMixer(256, 8, 5, 2, 10, setting, setting is not None))
     src, dst = tmp_path / 'original.pth', tmp_path / 'converted.pth'
@@ -214,14 +213,14 @@ def test_paper_config_loads_converted(tmp_path, config, setting):
             epoch=100,
             state_dict={f'module.{k}': v
                         for k, v in original.state_dict().items()}), src)
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    # the tools of this checkout, with its mmsplitmix
+    env = tool_env()
     proc = subprocess.run([sys.executable, str(TOOL), str(src), str(dst)],
                           capture_output=True, text=True, env=env,
                           cwd=str(ROOT))
     assert proc.returncode == 0, proc.stderr
     assert 'converted' in proc.stdout
-    model = build_model_from_config(load_config(str(ROOT / 'configs' /
-                                                    config)))
+    model = build_model(load_config(ROOT / 'configs' / config))
     load_checkpoint(model, str(dst), map_location='cpu', strict=True)
     model.eval()
     original.eval()

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.test_tools.tools_testing import REPO_ROOT, load_tool
+from tests.test_tools.tools_testing import REPO_ROOT, load_tool, tool_env
 
 digits_to_imagefolder = load_tool('dataset_converters/digits_to_imagefolder.py')
 
@@ -38,7 +38,7 @@ def test_digits_converter_refuses_bad_arguments(tmp_path, capsys):
 
 
 def test_quickstart_runs_end_to_end(tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS='2')
+    env = tool_env(OMP_NUM_THREADS='2')
     result = subprocess.run([
         sys.executable,
         str(REPO_ROOT / 'tools/quickstart.py'), '--epochs', '1', '--data-root',

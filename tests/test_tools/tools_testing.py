@@ -80,12 +80,28 @@ resume = False
 
 
 def load_tool(relative_path):
-    """Import the command-line tool ``tools/<relative_path>`` as a module
-    (the tools are scripts, not a package)."""
+    """Import ``tools/<relative_path>`` as a module, once per process.
+
+    The tools are scripts, not a package: a script imports the modules
+    beside it by name, since Python puts its folder first on the path. So
+    does this, while the module runs its imports; every module of the
+    folder is imported once, under its name.
+    """
     path = TOOLS / relative_path
+    loaded = sys.modules.get(path.stem)
+    if loaded is not None and getattr(loaded, '__file__', None) == str(path):
+        return loaded
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[path.stem] = module
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[path.stem]
+        raise
+    finally:
+        sys.path.remove(str(path.parent))
     return module
 
 

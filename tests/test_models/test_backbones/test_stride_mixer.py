@@ -178,15 +178,11 @@ def test_original_rejects_what_we_reject():
                                               ('cifar100', 100)])
 def test_configs_have_the_originals_parameters(dataset, classes):
     """The 3D configs are the notebook's StrideMixer at ratio 2/3."""
-    from pathlib import Path
-
-    from mmsplitmix.analysis.config_inputs import (build_model_from_config,
-                                                   load_config)
-    root = Path(__file__).resolve().parents[3]
-    cfg = load_config(
-        str(root / 'configs' / 'splitmixer' /
-            f'splitmixer-3d-256-8_1xb512_{dataset}.py'))
-    model = build_model_from_config(cfg)
+    from tests.test_configs.configs_testing import (REPO, build_model,
+                                                    load_config)
+    cfg = load_config(REPO / 'configs' / 'splitmixer' /
+                      f'splitmixer-3d-256-8_1xb512_{dataset}.py')
+    model = build_model(cfg)
     kernel, stride = notebook_kernel_and_stride(256, 'I')
     backbone = cfg.model.backbone
     assert (backbone.channel_kernel_size, backbone.channel_stride) == (kernel,

@@ -12,7 +12,7 @@ batch size.
 import json
 from typing import Dict, List, Sequence
 
-from .complexity import format_millions
+from mmsplitmix.analysis import format_millions
 
 KINDS = ('inference', 'training')
 

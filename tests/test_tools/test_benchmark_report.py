@@ -2,10 +2,16 @@ import pytest
 import torch.nn as nn
 
 from mmsplitmix.analysis import format_millions
-from mmsplitmix.analysis.benchmark_report import (add_speedups, best_modes,
-                                                  format_modes_table,
-                                                  format_table)
-from mmsplitmix.analysis.throughput import BenchmarkCase, measure_throughput
+from tests.test_tools.tools_testing import load_tool
+
+benchmark_report = load_tool('analysis_tools/benchmark_report.py')
+throughput = load_tool('analysis_tools/throughput.py')
+add_speedups, best_modes = (benchmark_report.add_speedups,
+                            benchmark_report.best_modes)
+format_modes_table, format_table = (benchmark_report.format_modes_table,
+                                    benchmark_report.format_table)
+BenchmarkCase = throughput.BenchmarkCase
+measure_throughput = throughput.measure_throughput
 
 
 def _result(name, shape, inference, training):

@@ -4,12 +4,15 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmsplitmix.analysis.reference_mixers import (has_reference,
-                                                  reference_mixer,
-                                                  to_reference_model)
 from mmsplitmix.models.backbones.channel_mixers import (MIXER_SETTINGS,
                                                         build_channel_mixer)
 from mmsplitmix.models.backbones.splitmixer import SplitMixer
+from tests.test_tools.tools_testing import load_tool
+
+reference_mixers = load_tool('analysis_tools/reference_mixers.py')
+has_reference = reference_mixers.has_reference
+reference_mixer = reference_mixers.reference_mixer
+to_reference_model = reference_mixers.to_reference_model
 
 # (channels, ratio, num_segments): even and odd channel counts, passes that
 # overlap (ratio > 1/2) and passes that do not (ratio <= 1/2), equal and

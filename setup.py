@@ -10,7 +10,6 @@ import shutil
 import sys
 import sysconfig
 from pathlib import Path
-
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).resolve().parent
@@ -107,8 +106,7 @@ if __name__ == '__main__':
         python_requires='>=3.8',
         license='Apache-2.0',
         license_files=['LICENSE'],
-        install_requires=read_requirements('runtime.txt') +
-        mmcv_requirement(),
+        install_requires=read_requirements('runtime.txt') + mmcv_requirement(),
         extras_require={
             'tests': read_requirements('tests.txt'),
             'quickstart': read_requirements('quickstart.txt'),

@@ -43,9 +43,10 @@ class OneSegmentMixer(nn.Module):
         self.mixer = nn.Conv2d(self.hi - self.lo, self.hi - self.lo, 1)
 
     def forward(self, x):
-        return torch.cat(
-            [x[:, :self.lo],
-             self.mixer(x[:, self.lo:self.hi]), x[:, self.hi:]], 1)
+        return torch.cat([
+            x[:, :self.lo],
+            self.mixer(x[:, self.lo:self.hi]), x[:, self.hi:]
+        ], 1)
 
 
 class SharedMixer(nn.Module):
@@ -58,8 +59,7 @@ class SharedMixer(nn.Module):
 
     def forward(self, x):
         return torch.cat(
-            [self.mixer(chunk) for chunk in torch.split(x, self.width, 1)],
-            1)
+            [self.mixer(chunk) for chunk in torch.split(x, self.width, 1)], 1)
 
 
 class EachSegmentMixer(nn.Module):
@@ -68,8 +68,7 @@ class EachSegmentMixer(nn.Module):
     def __init__(self, dim, segments=2):
         super().__init__()
         width = dim // segments
-        self.widths = [width] * (segments - 1) + [dim - width *
-                                                  (segments - 1)]
+        self.widths = [width] * (segments - 1) + [dim - width * (segments - 1)]
         self.mixer = nn.ModuleList(nn.Conv2d(w, w, 1) for w in self.widths)
 
     def forward(self, x):
@@ -121,7 +120,13 @@ def original_channel_mixer(setting, dim, block, ratio=2 / 3, segments=2):
 
 class OriginalSplitMixer(nn.Module):
 
-    def __init__(self, dim, depth, kernel, patch, classes, setting,
+    def __init__(self,
+                 dim,
+                 depth,
+                 kernel,
+                 patch,
+                 classes,
+                 setting,
                  spatial_trick=True):
         super().__init__()
         self.patch_emb = nn.Sequential(
@@ -131,12 +136,12 @@ class OriginalSplitMixer(nn.Module):
         for i in range(depth):
             if spatial_trick:
                 spatial = nn.Sequential(
-                    nn.Conv2d(dim, dim, (1, kernel), groups=dim,
-                              padding='same'), nn.GELU(),
-                    nn.BatchNorm2d(dim),
-                    nn.Conv2d(dim, dim, (kernel, 1), groups=dim,
-                              padding='same'), nn.GELU(),
-                    nn.BatchNorm2d(dim))
+                    nn.Conv2d(
+                        dim, dim, (1, kernel), groups=dim, padding='same'),
+                    nn.GELU(), nn.BatchNorm2d(dim),
+                    nn.Conv2d(
+                        dim, dim, (kernel, 1), groups=dim, padding='same'),
+                    nn.GELU(), nn.BatchNorm2d(dim))
             else:
                 spatial = nn.Sequential(
                     nn.Conv2d(dim, dim, kernel, groups=dim, padding='same'),
@@ -173,17 +178,21 @@ class OriginalStrideMixer(nn.Module):
         self.spatial_mixer = nn.ModuleList(
             Residual(
                 nn.Sequential(
-                    nn.Conv2d(dim, dim, (1, kernel), groups=dim,
-                              padding='same'), nn.GELU(),
-                    nn.BatchNorm2d(dim),
-                    nn.Conv2d(dim, dim, (kernel, 1), groups=dim,
-                              padding='same'), nn.GELU(),
-                    nn.BatchNorm2d(dim))) for _ in range(depth))
+                    nn.Conv2d(
+                        dim, dim, (1, kernel), groups=dim, padding='same'),
+                    nn.GELU(), nn.BatchNorm2d(dim),
+                    nn.Conv2d(
+                        dim, dim, (kernel, 1), groups=dim, padding='same'),
+                    nn.GELU(), nn.BatchNorm2d(dim))) for _ in range(depth))
         self.channel_mixer = nn.ModuleList(
             nn.Sequential(
-                nn.Conv3d(1, filters, (channel_kernel, 1, 1),
-                          stride=(channel_stride, 1, 1)), nn.GELU(),
-                nn.Flatten(1, 2), nn.BatchNorm2d(dim)) for _ in range(depth))
+                nn.Conv3d(
+                    1,
+                    filters, (channel_kernel, 1, 1),
+                    stride=(
+                        channel_stride, 1,
+                        1)), nn.GELU(), nn.Flatten(1, 2), nn.BatchNorm2d(dim))
+            for _ in range(depth))
         self.head = nn.Sequential(
             nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
             nn.Linear(dim, classes))
@@ -207,10 +216,16 @@ def notebook_kernel_and_stride(dim, setting, ratio=2 / 3, segments=2):
     return width, dim - width
 
 
-def original_sequential(setting, dim, depth, kernel, patch, classes,
-                    spatial_trick=True):
+def original_sequential(setting,
+                        dim,
+                        depth,
+                        kernel,
+                        patch,
+                        classes,
+                        spatial_trick=True):
     """The notebook's earlier models: one nn.Sequential of stem, blocks,
     pooling, flattening and head (setting None: its ConvMixer)."""
+
     def spatial():
         if spatial_trick:
             return nn.Sequential(
@@ -219,17 +234,16 @@ def original_sequential(setting, dim, depth, kernel, patch, classes,
                 nn.Conv2d(dim, dim, (kernel, 1), groups=dim, padding='same'),
                 nn.GELU(), nn.BatchNorm2d(dim))
         return nn.Sequential(
-            nn.Conv2d(dim, dim, kernel, groups=dim, padding='same'),
-            nn.GELU(), nn.BatchNorm2d(dim))
+            nn.Conv2d(dim, dim, kernel, groups=dim, padding='same'), nn.GELU(),
+            nn.BatchNorm2d(dim))
 
     return nn.Sequential(
-        nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
-        nn.BatchNorm2d(dim), *[
+        nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(), nn.BatchNorm2d(dim),
+        *[
             nn.Sequential(
                 Residual(spatial()), original_channel_mixer(setting, dim, i),
                 nn.GELU(), nn.BatchNorm2d(dim)) for i in range(depth)
-        ], nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
-        nn.Linear(dim, classes))
+        ], nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(dim, classes))
 
 
 class TimmConvMixer(nn.Module):
@@ -244,10 +258,11 @@ class TimmConvMixer(nn.Module):
             nn.Sequential(
                 Residual(
                     nn.Sequential(
-                        nn.Conv2d(dim, dim, kernel, groups=dim,
-                                  padding='same'), nn.GELU(),
-                        nn.BatchNorm2d(dim))), nn.Conv2d(dim, dim, 1),
-                nn.GELU(), nn.BatchNorm2d(dim)) for _ in range(depth)
+                        nn.Conv2d(
+                            dim, dim, kernel, groups=dim, padding='same'),
+                        nn.GELU(), nn.BatchNorm2d(dim))), nn.Conv2d(
+                            dim, dim, 1), nn.GELU(), nn.BatchNorm2d(dim))
+            for _ in range(depth)
         ])
         self.pooling = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.head = nn.Linear(dim, classes)

@@ -76,8 +76,15 @@ def conv_params(c_in, c_out, k_h=1, k_w=1, groups=1):
     return c_out * (c_in // groups) * k_h * k_w + c_out
 
 
-def expected_backbone_params(c, depth, patch, k, setting, ratio=2 / 3,
-                             segments=2, spatial=True, channel=True):
+def expected_backbone_params(c,
+                             depth,
+                             patch,
+                             k,
+                             setting,
+                             ratio=2 / 3,
+                             segments=2,
+                             spatial=True,
+                             channel=True):
     """Parameter count of the original code's backbone, written out layer by
     layer from the paper's rules (``setting`` None without the channel
     trick)."""
@@ -125,7 +132,8 @@ def paper_top1() -> dict:
     """Config name -> top-1 accuracy (%) the paper reports."""
     top1 = {
         table_config(dataset, model): row[2]
-        for dataset, rows in TABLES.items() for model, row in rows.items()
+        for dataset, rows in TABLES.items()
+        for model, row in rows.items()
     }
     top1[MLP_MIXER[0]] = MLP_MIXER[2]
     return top1

@@ -10,7 +10,9 @@ default_hooks = dict(
     # mmengine's CheckpointHook with crash-safe saving (temporary file,
     # fsync, rename; old checkpoints removed only after the new one is safe).
     checkpoint=dict(
-        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3,
+        type='AtomicCheckpointHook',
+        interval=1,
+        max_keep_ckpts=3,
         save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),

@@ -16,7 +16,6 @@ from mmsplitmix.apis import (NO_WEIGHTS_PREFIX, NoTrainedWeightsError,
                              no_weights_message, project_model_names,
                              register_model_index)
 from mmsplitmix.datasets.categories import FLOWERS102_CATEGORIES
-
 from tests.paper_tables import EXPERIMENTS
 
 CIFAR_NAME = 'splitmixer-i-256-8_1xb512_cifar10'
@@ -48,8 +47,10 @@ def test_importing_twice_is_harmless():
 
 def test_partial_clash_is_an_error(monkeypatch):
     names = project_model_names()
-    clashing = {k: v for k, v in ModelHub._models_dict.items()
-                if k != names[0]}
+    clashing = {
+        k: v
+        for k, v in ModelHub._models_dict.items() if k != names[0]
+    }
     monkeypatch.setattr(ModelHub, '_models_dict', clashing)
     with pytest.raises(ValueError, match='already in'):
         register_model_index()
@@ -109,15 +110,16 @@ def test_inference_model_with_pretrained_file(cifar_checkpoint, image):
 
 
 def test_inference_model_uses_the_dataset_class_names(image):
-    result = inference_model('splitmixer-ii-256-8_1xb128_flowers102', image,
-                             pretrained=False)
+    result = inference_model(
+        'splitmixer-ii-256-8_1xb128_flowers102', image, pretrained=False)
     assert result['pred_class'] in FLOWERS102_CATEGORIES
-    result = inference_model('mlp-mixer-512-8-p4_1xb512_cifar10', image,
-                             pretrained=False)
+    result = inference_model(
+        'mlp-mixer-512-8-p4_1xb512_cifar10', image, pretrained=False)
     assert result['pred_class'] in CIFAR10_CATEGORIES
 
 
-@pytest.mark.parametrize('name', [CIFAR_NAME, 'convmixer-256-8_1xb512_cifar10'])
+@pytest.mark.parametrize('name',
+                         [CIFAR_NAME, 'convmixer-256-8_1xb512_cifar10'])
 def test_pretrained_true_says_there_are_no_weights(name):
     with pytest.raises(NoTrainedWeightsError) as error:
         get_model(name, pretrained=True)
@@ -147,8 +149,9 @@ def test_only_models_without_weights_get_the_marker():
 def test_paper_results_are_marked_in_the_model_metadata():
     for name in project_model_names():
         metainfo = ModelHub.get(name)
-        top1 = [result.metrics.get('Top 1 Accuracy')
-                for result in metainfo.results]
+        top1 = [
+            result.metrics.get('Top 1 Accuracy') for result in metainfo.results
+        ]
         mark = metainfo.metadata.data.get('Results Reported By')
         if any(value is not None for value in top1):
             assert mark == 'SplitMixer paper, not reproduced', name

@@ -11,8 +11,8 @@ config_inputs = load_tool('analysis_tools/config_inputs.py')
 REPO = Path(__file__).resolve().parents[2]
 FAMILIES = ('convmixer', 'mlp_mixer', 'splitmixer')
 PAPER_CONFIGS = sorted(
-    path for family in FAMILIES for path in (REPO / 'configs' /
-                                             family).glob('*.py'))
+    path for family in FAMILIES
+    for path in (REPO / 'configs' / family).glob('*.py'))
 build_model = config_inputs.build_model_from_config
 config_input_shape = config_inputs.input_shape_for
 

@@ -8,6 +8,7 @@ from tests.test_configs.configs_testing import FAMILIES, PAPER_CONFIGS, REPO
 
 PAPER = 'https://arxiv.org/abs/2207.10255'
 
+
 @pytest.fixture(scope='module')
 def index_models():
     model_index = load(str(REPO / 'model-index.yml'))
@@ -17,8 +18,8 @@ def index_models():
 
 def test_model_index_imports_every_family():
     data = yaml.safe_load((REPO / 'model-index.yml').read_text())
-    assert sorted(data['Import']) == sorted(
-        f'configs/{family}/metafile.yml' for family in FAMILIES)
+    assert sorted(data['Import']) == sorted(f'configs/{family}/metafile.yml'
+                                            for family in FAMILIES)
 
 
 def test_index_and_configs_agree(index_models):
@@ -54,8 +55,9 @@ def test_metafile_counts_are_recounted_from_the_configs(
         metadata = model.metadata
         assert isinstance(metadata.flops, int)
         assert isinstance(metadata.parameters, int)
-        assert (metadata.flops, metadata.parameters) == (
-            recounted[name]['flops'], recounted[name]['params']), name
+        assert (metadata.flops,
+                metadata.parameters) == (recounted[name]['flops'],
+                                         recounted[name]['params']), name
 
 
 def test_mlp_mixer_count_is_the_papers(recounted):

@@ -104,8 +104,7 @@ def test_small_dataset_configs_follow_the_paper_recipe(path):
     wrapper = cfg.optim_wrapper
     assert wrapper.constructor == 'AmpFallbackOptimWrapperConstructor'
     assert wrapper.type == 'AmpOptimWrapper'
-    assert wrapper.optimizer == dict(
-        type='AdamW', lr=lr, weight_decay=0.005)
+    assert wrapper.optimizer == dict(type='AdamW', lr=lr, weight_decay=0.005)
     assert wrapper.clip_grad == dict(max_norm=1.0)
     assert cfg.train_cfg.max_epochs == 100
     (scheduler, ) = cfg.param_scheduler

@@ -1,6 +1,5 @@
 """Helpers of the GPU tests (see conftest.py)."""
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -38,16 +37,17 @@ def train_until_paused(args, marker, log_path, env, timeout=240):
     import time
 
     with open(log_path, 'w') as log:
-        proc = subprocess.Popen([sys.executable] + [str(a) for a in args],
-                                env=env,
-                                stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable] + [str(a) for a in args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + timeout
             while not Path(marker).exists():
                 if proc.poll() is not None:
-                    raise AssertionError('training ended before the pause:\n'
-                                         + Path(log_path).read_text()[-3000:])
+                    raise AssertionError('training ended before the pause:\n' +
+                                         Path(log_path).read_text()[-3000:])
                 if time.monotonic() > deadline:
                     raise AssertionError(
                         'training did not reach the end of epoch 1')

@@ -25,10 +25,14 @@ def _cfg(pipeline, dataset_type='CustomDataset', wrap=False, **model):
 @pytest.mark.parametrize('pipeline, size', [
     ([dict(type='Resize', scale=(40, 30))], (30, 40)),
     ([dict(type='Resize', scale=50)], (50, 50)),
-    ([dict(type='ResizeEdge', scale=256),
-      dict(type='CenterCrop', crop_size=224)], (224, 224)),
-    ([dict(type='Resize', scale=(230, 230)),
-      dict(type='mmpretrain.RandomResizedCrop', scale=(20, 10))], (20, 10)),
+    ([
+        dict(type='ResizeEdge', scale=256),
+        dict(type='CenterCrop', crop_size=224)
+    ], (224, 224)),
+    ([
+        dict(type='Resize', scale=(230, 230)),
+        dict(type='mmpretrain.RandomResizedCrop', scale=(20, 10))
+    ], (20, 10)),
     ([dict(type='RandomCrop', crop_size=(12, 14)),
       dict(type='PackInputs')], (12, 14)),
     ([dict(type='EfficientNetCenterCrop', crop_size=64)], (64, 64)),

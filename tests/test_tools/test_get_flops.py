@@ -1,28 +1,23 @@
 """get_flops reproduces the parameter and FLOP columns of the paper's
-tables (the original code's README: ConvMixer-256/8 and SplitMixer I-IV on CIFAR-10,
-CIFAR-100, Flowers102 and Food101)."""
+tables (the original code's README: ConvMixer-256/8 and SplitMixer I-IV on
+CIFAR-10, CIFAR-100, Flowers102 and Food101)."""
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.paper_tables import (SMALL_DATASETS, TABLES,
-                                 expected_backbone_params, table_config)
-from tests.test_tools.tools_testing import load_tool, tool_env
+                                expected_backbone_params, table_config)
+from tests.test_tools.tools_testing import load_tool, run_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools' / 'analysis_tools' / 'get_flops.py'
 CONFIGS = ROOT / 'configs'
 
-
 get_flops = load_tool('analysis_tools/get_flops.py')
 
-ROWS = [(dataset, model) for dataset, rows in TABLES.items()
-        for model in rows]
+ROWS = [(dataset, model) for dataset, rows in TABLES.items() for model in rows]
 
 
 def config_path(dataset, model):
@@ -35,9 +30,13 @@ def closed_form_params(model, setup):
     rules count it, and the linear head."""
     convmixer = model == 'convmixer'
     backbone = expected_backbone_params(
-        256, 8, setup.patch_size, setup.kernel_size,
+        256,
+        8,
+        setup.patch_size,
+        setup.kernel_size,
         None if convmixer else model.upper(),
-        spatial=not convmixer, channel=not convmixer)
+        spatial=not convmixer,
+        channel=not convmixer)
     return backbone + 256 * setup.num_classes + setup.num_classes
 
 
@@ -107,17 +106,10 @@ def test_errors(tmp_path):
 
 def test_script():
     path = config_path('food101', 'iii')
-    # the tools of this checkout, with its mmsplitmix
-    env = tool_env()
-    proc = subprocess.run([sys.executable, str(TOOL), str(path)],
-                          capture_output=True, text=True, env=env,
-                          cwd=str(ROOT))
-    assert proc.returncode == 0, proc.stderr
+    proc = run_tool([TOOL, path], cwd=ROOT)
     flops, params = parse(proc.stdout)
     assert round(flops) == 363 and params == 0.242
     assert 'Input shape: (3, 224, 224)' in proc.stdout
-    proc = subprocess.run([sys.executable, str(TOOL), 'nowhere.py'],
-                          capture_output=True, text=True, env=env,
-                          cwd=str(ROOT))
+    proc = run_tool([TOOL, 'nowhere.py'], cwd=ROOT, check=False)
     assert proc.returncode != 0
     assert 'config file not found: nowhere.py' in proc.stderr

@@ -1,7 +1,4 @@
 """Round trip of original-code (timm-style) SplitMixer checkpoints."""
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,14 +10,12 @@ from mmpretrain.registry import MODELS
 import mmsplitmix  # noqa: F401
 from mmsplitmix.models import MIXER_SETTINGS
 from tests.original_code import (OriginalSplitMixer, OriginalStrideMixer,
-                                 Residual,
-                                 TimmConvMixer, original_sequential,
+                                 Residual, TimmConvMixer, original_sequential,
                                  randomise_batch_norm)
-from tests.test_tools.tools_testing import load_tool, tool_env
+from tests.test_tools.tools_testing import load_tool, run_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools' / 'model_converters' / 'splitmixer_to_mmpretrain.py'
-
 
 converter = load_tool('model_converters/splitmixer_to_mmpretrain.py')
 
@@ -32,8 +27,7 @@ def mmpretrain_model(backbone, dim, classes):
             backbone=backbone,
             neck=dict(type='GlobalAveragePooling'),
             head=dict(
-                type='LinearClsHead', num_classes=classes,
-                in_channels=dim)))
+                type='LinearClsHead', num_classes=classes, in_channels=dim)))
 
 
 def round_trip(tmp_path, original_model, target, input_size):
@@ -70,7 +64,8 @@ def test_round_trip_convmixer(tmp_path):
     """Both tricks off: the original code's ConvMixer, loaded into our
     backbone and into mmpretrain's ConvMixer alike."""
     arch = dict(embed_dims=10, depth=2, patch_size=2, kernel_size=3)
-    original = randomise_batch_norm(OriginalSplitMixer(10, 2, 3, 2, 4, None, False))
+    original = randomise_batch_norm(
+        OriginalSplitMixer(10, 2, 3, 2, 4, None, False))
     ours = mmpretrain_model(
         dict(
             type='SplitMixer',
@@ -79,19 +74,16 @@ def test_round_trip_convmixer(tmp_path):
             channel_trick=False), 10, 4)
     logits = round_trip(tmp_path, original, ours, 8)
     convmixer = mmpretrain_model(dict(type='ConvMixer', arch=arch), 10, 4)
-    load_checkpoint(
-        convmixer, str(tmp_path / 'converted.pth'), strict=True)
+    load_checkpoint(convmixer, str(tmp_path / 'converted.pth'), strict=True)
     convmixer.eval()
     torch.manual_seed(0)
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
-        torch.testing.assert_close(
-            convmixer(x, mode='tensor'), original(x))
+        torch.testing.assert_close(convmixer(x, mode='tensor'), original(x))
     assert logits.shape == (2, 4)
 
 
-@pytest.mark.parametrize('channel_kernel, channel_stride', [(6, 6),
-                                                            (8, 4)])
+@pytest.mark.parametrize('channel_kernel, channel_stride', [(6, 6), (8, 4)])
 def test_round_trip_stride_mixer(tmp_path, channel_kernel, channel_stride):
     """The notebook's StrideMixer, in its setting III form (kernel = stride
     = C / 2) and its overlapping form (int(C * 2/3), C - int(C * 2/3))."""
@@ -107,8 +99,8 @@ def test_round_trip_stride_mixer(tmp_path, channel_kernel, channel_stride):
     round_trip(tmp_path, original, target, 12)
     converted = torch.load(tmp_path / 'converted.pth', weights_only=True)
     assert converted['meta']['source_layout'] == 'stridemixer'
-    assert converter.stride_mixer_kernel(converted['state_dict']) == (
-        channel_kernel, channel_stride)
+    assert converter.stride_mixer_kernel(
+        converted['state_dict']) == (channel_kernel, channel_stride)
 
 
 @pytest.mark.parametrize('setting, spatial_trick', [('I', True), ('II', True),
@@ -139,7 +131,8 @@ def test_round_trip_convmixers(tmp_path, layout):
     if layout == 'timm':
         original = randomise_batch_norm(TimmConvMixer(10, 2, 3, 2, 4))
     else:
-        original = randomise_batch_norm(original_sequential(None, 10, 2, 3, 2, 4, False))
+        original = randomise_batch_norm(
+            original_sequential(None, 10, 2, 3, 2, 4, False))
     convmixer = mmpretrain_model(dict(type='ConvMixer', arch=arch), 10, 4)
     round_trip(tmp_path, original, convmixer, 8)
     ours = mmpretrain_model(
@@ -176,8 +169,7 @@ def test_layout_errors():
     # named, with the key it does not know.
     state = OriginalStrideMixer(12, 1, 3, 2, 5, 8, 4).state_dict()
     state['mixer_blocks.1.0.mixer.weight'] = torch.zeros(1)
-    with pytest.raises(ValueError,
-                       match=r"'stridemixer'.*mixer_blocks\.1\.0"):
+    with pytest.raises(ValueError, match=r"'stridemixer'.*mixer_blocks\.1\.0"):
         converter.convert_original_state_dict(state)
     # A Sequential whose head is not where the depth puts it.
     state = original_sequential('I', 12, 2, 3, 2, 5).state_dict()
@@ -185,11 +177,12 @@ def test_layout_errors():
     state['9.bias'] = state.pop('7.bias')
     with pytest.raises(ValueError, match=r"'sequential'.*9\.weight"):
         converter.convert_original_state_dict(state)
-    # A gap in the block indices of a Sequential.
-    state = {(f'{int(k.split(".")[0]) + 1}.{k.split(".", 1)[1]}'
-              if k.startswith('4.') else k): v
-             for k, v in original_sequential('I', 12, 2, 3, 2, 5).state_dict()
-             .items()}
+    # A gap in the block indices of a Sequential: block 4 named 5.
+    state = {
+        '5.' + key[2:] if key.startswith('4.') else key: value
+        for key, value in original_sequential('I', 12, 2, 3, 2,
+                                              5).state_dict().items()
+    }
     with pytest.raises(ValueError, match=r'5\.0\.fn'):
         converter.convert_original_state_dict(state)
     with pytest.raises(ValueError, match='empty state dict'):
@@ -211,14 +204,11 @@ def test_paper_config_loads_converted(tmp_path, config, setting):
     torch.save(
         dict(
             epoch=100,
-            state_dict={f'module.{k}': v
-                        for k, v in original.state_dict().items()}), src)
-    # the tools of this checkout, with its mmsplitmix
-    env = tool_env()
-    proc = subprocess.run([sys.executable, str(TOOL), str(src), str(dst)],
-                          capture_output=True, text=True, env=env,
-                          cwd=str(ROOT))
-    assert proc.returncode == 0, proc.stderr
+            state_dict={
+                f'module.{k}': v
+                for k, v in original.state_dict().items()
+            }), src)
+    proc = run_tool([TOOL, src, dst], cwd=ROOT)
     assert 'converted' in proc.stdout
     model = build_model(load_config(ROOT / 'configs' / config))
     load_checkpoint(model, str(dst), map_location='cpu', strict=True)
@@ -241,8 +231,11 @@ def test_errors(tmp_path):
     with pytest.raises(ValueError, match='not a model checkpoint'):
         converter.main([str(listing), str(tmp_path / 'o.pth')])
     foreign = tmp_path / 'foreign.pth'
-    torch.save({'patch_emb.0.weight': torch.zeros(1),
-                'blocks.0.attn.qkv.weight': torch.zeros(1)}, foreign)
+    torch.save(
+        {
+            'patch_emb.0.weight': torch.zeros(1),
+            'blocks.0.attn.qkv.weight': torch.zeros(1)
+        }, foreign)
     with pytest.raises(ValueError, match='blocks.0.attn.qkv.weight'):
         converter.main([str(foreign), str(tmp_path / 'o.pth')])
     unsafe = tmp_path / 'unsafe.pth'

@@ -65,14 +65,17 @@ def test_untouched_channels_pass_through():
 @pytest.mark.parametrize('setting', SETTINGS)
 def test_reference_model_same_outputs(setting):
     torch.manual_seed(0)
-    arch = dict(embed_dims=15 if setting != 'III' else 16, depth=3,
-                patch_size=2, kernel_size=3)
+    arch = dict(
+        embed_dims=15 if setting != 'III' else 16,
+        depth=3,
+        patch_size=2,
+        kernel_size=3)
     model = SplitMixer(arch=arch, mixer_setting=setting, num_segments=2)
     reference = to_reference_model(model)
     assert reference is not model
     assert model.state_dict().keys() == reference.state_dict().keys()
-    assert not any(p1 is p2 for p1, p2 in zip(model.parameters(),
-                                               reference.parameters()))
+    assert not any(
+        p1 is p2 for p1, p2 in zip(model.parameters(), reference.parameters()))
     assert has_reference(model) and not has_reference(reference)
     x = torch.randn(2, 3, 12, 12)
     model.eval()

@@ -16,7 +16,6 @@ TINY_MODEL = [
     'model.head.in_channels=16'
 ]
 
-
 train_throughput = load_tool('analysis_tools/train_throughput.py')
 
 
@@ -99,9 +98,9 @@ def test_measures_the_paper_recipe_end_to_end(tmp_path):
     data_root = tmp_path / 'data'
     work_dir = tmp_path / 'work'
     proc = run_tool([
-        TOOL, '--num-images', 60, '--batch-size', 8, '--warmup', 1,
-        '--iters', 3, '--num-workers', 1, '--data-root', data_root,
-        '--work-dir', work_dir, '--out', out, '--cfg-options'
+        TOOL, '--num-images', 60, '--batch-size', 8, '--warmup', 1, '--iters',
+        3, '--num-workers', 1, '--data-root', data_root, '--work-dir',
+        work_dir, '--out', out, '--cfg-options'
     ] + TINY_MODEL)
     result = json.loads(out.read_text())
     settings = result['settings']
@@ -138,8 +137,7 @@ def test_measures_the_paper_recipe_end_to_end(tmp_path):
     assert 'RandAugment' in log and 'GeneratedCIFAR10' in log
 
 
-def test_bad_arguments_fail_before_anything_is_written(tiny_config,
-                                                       tmp_path):
+def test_bad_arguments_fail_before_anything_is_written(tiny_config, tmp_path):
     data_root = tmp_path / 'data'
     base = ['--data-root', str(data_root)]
     a_file = tmp_path / 'file'
@@ -150,8 +148,8 @@ def test_bad_arguments_fail_before_anything_is_written(tiny_config,
         (['--num-images', '0'], ValueError, '--num-images must be >= 1'),
         (['--warmup', '0'], ValueError, '--warmup must be >= 1'),
         (['--num-workers', '-1'], ValueError, '--num-workers must be >= 0'),
-        (['--work-dir', str(a_file)], NotADirectoryError,
-         '--work-dir must be a folder'),
+        (['--work-dir',
+          str(a_file)], NotADirectoryError, '--work-dir must be a folder'),
         (['--out', str(tmp_path / 'no' / 'x.json')], FileNotFoundError,
          '--out: the folder'),
         ([str(tiny_config)], ValueError,

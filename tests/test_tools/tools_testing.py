@@ -140,12 +140,13 @@ def run_tool(args, cwd=None, timeout=240, check=True, env=None):
 
     On an unexpected exit status the output is shown in the failure.
     """
-    proc = subprocess.run([sys.executable] + [str(a) for a in args],
-                          cwd=cwd,
-                          env=env or tool_env(),
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable] + [str(a) for a in args],
+        cwd=cwd,
+        env=env or tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(
             f'{args} exited with {proc.returncode}\n--- stdout ---\n'
@@ -155,5 +156,5 @@ def run_tool(args, cwd=None, timeout=240, check=True, env=None):
 
 def checkpoints_in(work_dir):
     return sorted(
-        p for p in os.listdir(work_dir) if p.endswith('.pth')
-        and osp.isfile(osp.join(work_dir, p)))
+        p for p in os.listdir(work_dir)
+        if p.endswith('.pth') and osp.isfile(osp.join(work_dir, p)))

@@ -41,7 +41,6 @@ import sys
 from pathlib import Path
 
 import torch
-
 from benchmark_report import (add_speedups, best_modes, format_modes_table,
                               format_table, plot_throughput, write_json)
 from config_inputs import build_model_from_config, input_shape_for, load_config
@@ -51,8 +50,8 @@ from throughput import (MODES, BenchmarkCase, measure_throughput,
 
 from mmsplitmix.analysis import get_complexity
 
-#: The original code's speed comparison: ConvMixer-256/8 and SplitMixer I-IV at the
-#: CIFAR setting (32 px) and at the 224 px setting.
+#: The original code's speed comparison: ConvMixer-256/8 and SplitMixer I-IV
+#: at the CIFAR setting (32 px) and at the 224 px setting.
 PAPER_CONFIGS = (
     'convmixer/convmixer-256-8_1xb512_cifar10.py',
     'splitmixer/splitmixer-i-256-8_1xb512_cifar10.py',
@@ -220,6 +219,7 @@ def sweep_models(setting: str) -> list:
     :data:`SWEEP_SETTINGS`), ConvMixer-256/8 first."""
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
+
     import mmsplitmix  # noqa: F401  (registers SplitMixer)
 
     spec = SWEEP_SETTINGS[setting]

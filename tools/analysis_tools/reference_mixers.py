@@ -102,14 +102,19 @@ def _range_form(mixer: nn.Module) -> nn.Module:
 
 #: How to write each setting's mixer in the straightforward formulation.
 _REFERENCE_FORMS = {
-    'I': _range_form,
-    'II': _range_form,
-    'III': lambda mixer: ReferenceSegmentMixer(
-        mixer.mixer,
-        range(0, mixer.width * mixer.num_segments + 1, mixer.width)),
-    'IV': lambda mixer: ReferenceSegmentMixer(mixer.mixer, mixer.bounds),
-    'V': lambda mixer: ReferenceTwoPassMixer(mixer.mixer1, mixer.mixer2,
-                                             mixer.channels),
+    'I':
+    _range_form,
+    'II':
+    _range_form,
+    'III':
+    lambda mixer: ReferenceSegmentMixer(
+        mixer.mixer, range(0, mixer.width * mixer.num_segments + 1, mixer.width
+                           )),
+    'IV':
+    lambda mixer: ReferenceSegmentMixer(mixer.mixer, mixer.bounds),
+    'V':
+    lambda mixer: ReferenceTwoPassMixer(mixer.mixer1, mixer.mixer2, mixer.
+                                        channels),
 }
 
 

@@ -76,6 +76,9 @@ _STRIDE_CHANNEL = re.compile(r'^channel_mixer\.(\d+)\.([03])\.(.+)$')
 _CONVMIXER_BLOCK = re.compile(r'^blocks\.(\d+)\.(0\.fn\.|[13]\.)(.+)$')
 _SEQUENTIAL_KEY = re.compile(r'^(\d+)\.(.+)$')
 _PARAM = re.compile(r'^[a-z_]+$')  # weight, bias, running_mean, ...
+# What the blocks of the ``sequential`` layout hold: spatial mixing,
+# channel mixer, BatchNorm.
+_BLOCK_PARTS = ('0.fn.', '1.', '3.')
 
 _STEM = 'backbone.stem.'
 _HEAD = 'head.fc.'
@@ -162,8 +165,8 @@ def _convert_sequential(
     parsed = [(key, _SEQUENTIAL_KEY.match(key)) for key in keys]
     blocks = sorted({
         int(m.group(1))
-        for _, m in parsed if m and int(m.group(1)) >= 3 and
-        not _PARAM.match(m.group(2))
+        for _, m in parsed
+        if m and int(m.group(1)) >= 3 and not _PARAM.match(m.group(2))
     })
     depth = len(blocks)
     head = 3 + depth + 2
@@ -179,7 +182,7 @@ def _convert_sequential(
         elif index == head and rest in ('weight', 'bias'):
             names[key] = _HEAD + rest
         elif 3 <= index < 3 + depth and not direct and rest.startswith(
-                ('0.fn.', '1.', '3.')):
+                _BLOCK_PARTS):
             names[key] = _stage(index - 3, rest)
         else:
             # Also every key of a block beyond a gap in the block indices.
@@ -257,8 +260,8 @@ def convert_original_state_dict(
 
 
 def convert_with_layout(
-    state_dict: Dict[str, torch.Tensor]
-) -> Tuple[str, Dict[str, torch.Tensor]]:
+    state_dict: Dict[str,
+                     torch.Tensor]) -> Tuple[str, Dict[str, torch.Tensor]]:
     """``(layout, converted state dict)``, see
     :func:`convert_original_state_dict`."""
     if state_dict and all(key.startswith('module.') for key in state_dict):
@@ -335,7 +338,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    layout, state_dict = convert_with_layout(load_original_state_dict(args.src))
+    layout, state_dict = convert_with_layout(
+        load_original_state_dict(args.src))
     dst_dir = osp.dirname(osp.abspath(args.dst))
     if not osp.isdir(dst_dir):
         raise FileNotFoundError(

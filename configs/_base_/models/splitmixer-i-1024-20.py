@@ -3,8 +3,7 @@ model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='SplitMixer',
-        arch=dict(
-            embed_dims=1024, depth=20, patch_size=14, kernel_size=9),
+        arch=dict(embed_dims=1024, depth=20, patch_size=14, kernel_size=9),
         mixer_setting='I',
         ratio=2 / 3,
     ),

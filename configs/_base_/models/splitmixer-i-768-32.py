@@ -3,8 +3,7 @@ model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='SplitMixer',
-        arch=dict(
-            embed_dims=768, depth=32, patch_size=7, kernel_size=7),
+        arch=dict(embed_dims=768, depth=32, patch_size=7, kernel_size=7),
         mixer_setting='I',
         ratio=2 / 3,
         act_cfg=dict(type='ReLU'),

@@ -64,8 +64,9 @@ def _pointwise(conv: nn.Conv2d, x: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def _needs_grad(x: torch.Tensor, module: nn.Module) -> bool:
-    return torch.is_grad_enabled() and (x.requires_grad or any(
-        p.requires_grad for p in module.parameters()))
+    return torch.is_grad_enabled() and (x.requires_grad
+                                        or any(p.requires_grad
+                                               for p in module.parameters()))
 
 
 def _check_divisible(setting: str, channels: int, num_segments: int) -> None:
@@ -96,9 +97,8 @@ class BaseChannelMixer(nn.Module, metaclass=ABCMeta):
 
     @classmethod
     @abstractmethod
-    def from_backbone_args(cls, channels: int, block_index: int,
-                           ratio: float, num_segments: int,
-                           kernel_size: Optional[int],
+    def from_backbone_args(cls, channels: int, block_index: int, ratio: float,
+                           num_segments: int, kernel_size: Optional[int],
                            stride: Optional[int]) -> 'BaseChannelMixer':
         """The mixer of block ``block_index`` from the arguments of the
         backbone (see :class:`SplitMixer`); each setting takes what it
@@ -340,8 +340,8 @@ class TwoPassChannelMixer(_ChannelMixer):
         mixed, channels = self.mixed_channels, self.channels
         if 2 * mixed <= channels:
             # The passes do not overlap: both read the input.
-            first, middle, last = x.split(
-                [mixed, channels - 2 * mixed, mixed], dim=dim)
+            first, middle, last = x.split([mixed, channels - 2 * mixed, mixed],
+                                          dim=dim)
             parts = [
                 _pointwise(self.mixer1, first, dim), middle,
                 _pointwise(self.mixer2, last, dim)
@@ -396,10 +396,7 @@ class Conv3dChannelMixer(BaseChannelMixer):
         filters, self.windows = self.geometry(channels, kernel_size, stride)
         self.kernel_size, self.stride = kernel_size, stride
         self.mixer = nn.Conv3d(
-            1,
-            filters,
-            kernel_size=(kernel_size, 1, 1),
-            stride=(stride, 1, 1))
+            1, filters, kernel_size=(kernel_size, 1, 1), stride=(stride, 1, 1))
 
     @classmethod
     def from_backbone_args(cls, channels, block_index, ratio, num_segments,
@@ -450,8 +447,7 @@ class Conv3dChannelMixer(BaseChannelMixer):
                 f'channel_kernel_size must be in [1, {channels}] (the '
                 f'number of channels), got {kernel_size}')
         if stride < 1:
-            raise ValueError(
-                f'channel_stride must be positive, got {stride}')
+            raise ValueError(f'channel_stride must be positive, got {stride}')
         if (channels - kernel_size) % stride != 0:
             raise ValueError(
                 f'channel_kernel_size {kernel_size} and channel_stride '

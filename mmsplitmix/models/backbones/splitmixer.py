@@ -27,11 +27,7 @@ def _depthwise_conv(channels: int, kernel_size: Tuple[int, int]) -> nn.Conv2d:
     else:
         padding = 'same'
     return nn.Conv2d(
-        channels,
-        channels,
-        kernel_size,
-        groups=channels,
-        padding=padding)
+        channels, channels, kernel_size, groups=channels, padding=padding)
 
 
 def _check_positive_int(name: str, value) -> None:
@@ -126,10 +122,10 @@ class SplitMixer(BaseBackbone):
     arch_settings: Dict[str, Dict[str, int]] = {
         '256/8': dict(embed_dims=256, depth=8, patch_size=2, kernel_size=5),
         '768/32': dict(embed_dims=768, depth=32, patch_size=7, kernel_size=7),
-        '1024/20': dict(
-            embed_dims=1024, depth=20, patch_size=14, kernel_size=9),
-        '1536/20': dict(
-            embed_dims=1536, depth=20, patch_size=7, kernel_size=9),
+        '1024/20':
+        dict(embed_dims=1024, depth=20, patch_size=14, kernel_size=9),
+        '1536/20':
+        dict(embed_dims=1536, depth=20, patch_size=7, kernel_size=9),
     }
     arch_keys = ('embed_dims', 'depth', 'patch_size', 'kernel_size')
     #: Size in bytes of one block activation of a batch slice in the deploy
@@ -163,8 +159,8 @@ class SplitMixer(BaseBackbone):
         self.patch_size = arch['patch_size']
         self.kernel_size = arch['kernel_size']
         _check_positive_int('in_channels', in_channels)
-        for name, flag in (('spatial_trick', spatial_trick),
-                           ('channel_trick', channel_trick),
+        for name, flag in (('spatial_trick', spatial_trick), ('channel_trick',
+                                                              channel_trick),
                            ('with_cp', with_cp), ('deploy', deploy)):
             if not isinstance(flag, bool):
                 raise TypeError(
@@ -179,8 +175,8 @@ class SplitMixer(BaseBackbone):
         self.spatial_trick = spatial_trick
         self.channel_trick = channel_trick
         self.out_indices = self._check_out_indices(out_indices, self.depth)
-        if isinstance(frozen_stages, bool) or not isinstance(
-                frozen_stages, numbers.Integral):
+        if isinstance(frozen_stages,
+                      bool) or not isinstance(frozen_stages, numbers.Integral):
             raise TypeError('frozen_stages must be an int, got '
                             f'{type(frozen_stages).__name__}')
         if not 0 <= frozen_stages <= self.depth:
@@ -195,15 +191,13 @@ class SplitMixer(BaseBackbone):
                 in_channels,
                 dims,
                 kernel_size=self.patch_size,
-                stride=self.patch_size),
-            build_activation_layer(act_cfg),
+                stride=self.patch_size), build_activation_layer(act_cfg),
             build_norm_layer(norm_cfg, dims)[1])
         self.stages = nn.Sequential(*[
             nn.Sequential(
                 Residual(self._spatial_mixer(norm_cfg, act_cfg)),
                 self._channel_mixer(i), build_activation_layer(act_cfg),
-                build_norm_layer(norm_cfg, dims)[1])
-            for i in range(self.depth)
+                build_norm_layer(norm_cfg, dims)[1]) for i in range(self.depth)
         ])
         self._freeze_stages()
         self.deploy = False
@@ -259,8 +253,8 @@ class SplitMixer(BaseBackbone):
 
     @staticmethod
     def _check_num_segments(num_segments, channels: int) -> int:
-        if isinstance(num_segments, bool) or not isinstance(
-                num_segments, numbers.Integral):
+        if isinstance(num_segments,
+                      bool) or not isinstance(num_segments, numbers.Integral):
             raise TypeError('num_segments must be an int, got '
                             f'{type(num_segments).__name__}')
         if not 2 <= num_segments <= channels:
@@ -275,13 +269,14 @@ class SplitMixer(BaseBackbone):
         """The channel kernel and stride of setting 3D, or ``(None, None)``
         for the other settings (``setting`` is None without the channel
         trick)."""
-        given = [(name, value) for name, value in (
-            ('channel_kernel_size', kernel_size), ('channel_stride', stride))
+        given = [(name, value)
+                 for name, value in (('channel_kernel_size', kernel_size),
+                                     ('channel_stride', stride))
                  if value is not None]
         if setting != '3D':
             if given:
-                used = ('channel_trick=False' if setting is None else
-                        f'mixer_setting={setting!r}')
+                used = ('channel_trick=False'
+                        if setting is None else f'mixer_setting={setting!r}')
                 raise ValueError(
                     f'{given[0][0]} applies to mixer_setting=\'3D\' with '
                     f'channel_trick=True only, got {used}')
@@ -289,13 +284,14 @@ class SplitMixer(BaseBackbone):
         for name, value in given:
             _check_positive_int(name, value)
         return Conv3dChannelMixer.resolve_kernel(
-            channels, num_segments, *(None if value is None else int(value)
-                                      for value in (kernel_size, stride)))
+            channels, num_segments,
+            *(None if value is None else int(value)
+              for value in (kernel_size, stride)))
 
     @staticmethod
     def _check_out_indices(out_indices, depth: int) -> Tuple[int, ...]:
-        if isinstance(out_indices, numbers.Integral) and not isinstance(
-                out_indices, bool):
+        if isinstance(out_indices,
+                      numbers.Integral) and not isinstance(out_indices, bool):
             out_indices = [out_indices]
         if not isinstance(out_indices, Sequence) or isinstance(
                 out_indices, str):
@@ -303,8 +299,8 @@ class SplitMixer(BaseBackbone):
                             f'ints, got {type(out_indices).__name__}')
         normalized = []
         for index in out_indices:
-            if isinstance(index, bool) or not isinstance(
-                    index, numbers.Integral):
+            if isinstance(index,
+                          bool) or not isinstance(index, numbers.Integral):
                 raise TypeError('out_indices must hold ints, got '
                                 f'{type(index).__name__}')
             if not -depth <= index < depth:

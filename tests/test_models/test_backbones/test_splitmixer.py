@@ -21,16 +21,17 @@ def n_params(module):
 
 
 @pytest.mark.parametrize('setting', MIXER_SETTINGS)
-@pytest.mark.parametrize('channels,ratio,segments', [(256, 2 / 3, 2),
-                                                     (256, 0.5, 4),
-                                                     (96, 0.3, 3),
-                                                     (60, 0.9, 5)])
-def test_param_count_matches_the_papers_rules(setting, channels, ratio, segments):
+@pytest.mark.parametrize('channels,ratio,segments',
+                         [(256, 2 / 3, 2), (256, 0.5, 4), (96, 0.3, 3),
+                          (60, 0.9, 5)])
+def test_param_count_matches_the_papers_rules(setting, channels, ratio,
+                                              segments):
     arch = dict(embed_dims=channels, depth=5, patch_size=2, kernel_size=5)
     model = SplitMixer(
         arch=arch, mixer_setting=setting, ratio=ratio, num_segments=segments)
-    assert n_params(model) == expected_backbone_params(
-        channels, 5, 2, 5, setting, ratio, segments)
+    assert n_params(model) == expected_backbone_params(channels, 5, 2, 5,
+                                                       setting, ratio,
+                                                       segments)
 
 
 def test_param_count_floors_partial_channels():
@@ -76,7 +77,8 @@ def test_matches_mmpretrain_convmixer_without_tricks():
 
 
 def test_registered_and_built_from_config():
-    model = MODELS.build(dict(type='SplitMixer', arch=TINY, mixer_setting='iv'))
+    model = MODELS.build(
+        dict(type='SplitMixer', arch=TINY, mixer_setting='iv'))
     assert isinstance(model, SplitMixer)
     assert model.mixer_setting == 'IV'
 
@@ -183,8 +185,7 @@ def test_channel_mixers_match_the_original_code(setting, channels, ratio,
     x = torch.randn(2, channels, 5, 6)
     for i, stage in enumerate(model.stages):
         mixer = stage[1]
-        original = original_mixer(mixer, setting, channels, i, ratio,
-                                  segments)
+        original = original_mixer(mixer, setting, channels, i, ratio, segments)
         with torch.no_grad():
             torch.testing.assert_close(
                 mixer(x), original(x), rtol=1e-5, atol=1e-5)
@@ -223,38 +224,36 @@ def test_each_setting_is_one_registered_mixer_class():
 
 # ---------------------------------------------------------------------------
 # bad arguments
-@pytest.mark.parametrize(
-    'kwargs,error,match',
-    [
-        (dict(mixer_setting='VI'), ValueError, 'mixer_setting'),
-        (dict(mixer_setting=1), TypeError, 'mixer_setting'),
-        (dict(arch='512/4'), ValueError, 'arch'),
-        (dict(arch=256), TypeError, 'arch'),
-        (dict(arch=dict(embed_dims=256, depth=8, patch_size=2)), ValueError,
-         'kernel_size'),
-        (dict(arch=dict(TINY, depth=0)), ValueError, 'depth'),
-        (dict(arch=dict(TINY, embed_dims=-4)), ValueError, 'embed_dims'),
-        (dict(arch=dict(TINY, patch_size=0)), ValueError, 'patch_size'),
-        (dict(arch=dict(TINY, kernel_size=2.5)), TypeError, 'kernel_size'),
-        (dict(ratio=0), ValueError, 'ratio'),
-        (dict(ratio=1), ValueError, 'ratio'),
-        (dict(ratio=1.5), ValueError, 'ratio'),
-        (dict(ratio='half'), TypeError, 'ratio'),
-        (dict(ratio=0.01), ValueError, 'no channels'),
-        (dict(num_segments=1), ValueError, 'num_segments'),
-        (dict(num_segments=25), ValueError, 'num_segments'),
-        (dict(num_segments=2.0), TypeError, 'num_segments'),
-        (dict(mixer_setting='III', num_segments=5), ValueError, 'divisible'),
-        (dict(mixer_setting='3D', num_segments=5), ValueError, 'divisible'),
-        (dict(out_indices=4), ValueError, 'out_indices'),
-        (dict(out_indices=[-5]), ValueError, 'out_indices'),
-        (dict(out_indices='last'), TypeError, 'out_indices'),
-        (dict(out_indices=[]), ValueError, 'out_indices'),
-        (dict(frozen_stages=5), ValueError, 'frozen_stages'),
-        (dict(frozen_stages=-1), ValueError, 'frozen_stages'),
-        (dict(in_channels=0), ValueError, 'in_channels'),
-        (dict(spatial_trick='yes'), TypeError, 'spatial_trick'),
-    ])
+@pytest.mark.parametrize('kwargs,error,match', [
+    (dict(mixer_setting='VI'), ValueError, 'mixer_setting'),
+    (dict(mixer_setting=1), TypeError, 'mixer_setting'),
+    (dict(arch='512/4'), ValueError, 'arch'),
+    (dict(arch=256), TypeError, 'arch'),
+    (dict(arch=dict(embed_dims=256, depth=8, patch_size=2)), ValueError,
+     'kernel_size'),
+    (dict(arch=dict(TINY, depth=0)), ValueError, 'depth'),
+    (dict(arch=dict(TINY, embed_dims=-4)), ValueError, 'embed_dims'),
+    (dict(arch=dict(TINY, patch_size=0)), ValueError, 'patch_size'),
+    (dict(arch=dict(TINY, kernel_size=2.5)), TypeError, 'kernel_size'),
+    (dict(ratio=0), ValueError, 'ratio'),
+    (dict(ratio=1), ValueError, 'ratio'),
+    (dict(ratio=1.5), ValueError, 'ratio'),
+    (dict(ratio='half'), TypeError, 'ratio'),
+    (dict(ratio=0.01), ValueError, 'no channels'),
+    (dict(num_segments=1), ValueError, 'num_segments'),
+    (dict(num_segments=25), ValueError, 'num_segments'),
+    (dict(num_segments=2.0), TypeError, 'num_segments'),
+    (dict(mixer_setting='III', num_segments=5), ValueError, 'divisible'),
+    (dict(mixer_setting='3D', num_segments=5), ValueError, 'divisible'),
+    (dict(out_indices=4), ValueError, 'out_indices'),
+    (dict(out_indices=[-5]), ValueError, 'out_indices'),
+    (dict(out_indices='last'), TypeError, 'out_indices'),
+    (dict(out_indices=[]), ValueError, 'out_indices'),
+    (dict(frozen_stages=5), ValueError, 'frozen_stages'),
+    (dict(frozen_stages=-1), ValueError, 'frozen_stages'),
+    (dict(in_channels=0), ValueError, 'in_channels'),
+    (dict(spatial_trick='yes'), TypeError, 'spatial_trick'),
+])
 def test_bad_arguments_are_refused(kwargs, error, match):
     kwargs = dict(kwargs)
     kwargs.setdefault('arch', TINY)
@@ -281,12 +280,11 @@ def test_grouped_conv_path_matches_loop_for_unequal_segments():
 
 # ---------------------------------------------------------------------------
 # fast paths against the plain model
-FAST_PATH_CASES = [(setting, dict()) for setting in
-                   MIXER_SETTINGS] + [
-                       ('IV', dict(num_segments=5)),
-                       ('V', dict(ratio=0.4)),
-                       ('I', dict(spatial_trick=False, channel_trick=False)),
-                   ]
+FAST_PATH_CASES = [(setting, dict()) for setting in MIXER_SETTINGS] + [
+    ('IV', dict(num_segments=5)),
+    ('V', dict(ratio=0.4)),
+    ('I', dict(spatial_trick=False, channel_trick=False)),
+]
 
 
 def randomized_model(setting, **kwargs):

@@ -3,7 +3,6 @@ the original code's ``StrideMixer`` (non-overlapping for its setting III,
 two overlapping windows for the others)."""
 import pytest
 import torch
-import torch.nn as nn
 
 from mmsplitmix.analysis import get_complexity
 from mmsplitmix.models import SplitMixer
@@ -74,7 +73,7 @@ def test_notebook_forms_at_paper_size(setting):
         default = SplitMixer(mixer_setting='3D', num_segments=2)
         assert backbone_params(default) == backbone_params(ours)
         assert (default.channel_kernel_size, default.channel_stride) == (128,
-                                                                          128)
+                                                                         128)
 
 
 def test_output_channel_order_is_filter_major():
@@ -134,20 +133,19 @@ def test_num_segments_is_free_with_an_explicit_kernel():
 @pytest.mark.parametrize('kwargs, error, match', [
     (dict(channel_kernel_size=8), ValueError, 'channel_stride as well'),
     (dict(channel_stride=4), ValueError, 'channel_kernel_size as well'),
-    (dict(channel_kernel_size=7, channel_stride=4), ValueError,
-     'uncovered'),
-    (dict(channel_kernel_size=8, channel_stride=1), ValueError,
-     '5 windows, which do not divide'),
+    (dict(channel_kernel_size=7, channel_stride=4), ValueError, 'uncovered'),
+    (dict(channel_kernel_size=8,
+          channel_stride=1), ValueError, '5 windows, which do not divide'),
     (dict(channel_kernel_size=13, channel_stride=1), ValueError,
      r'channel_kernel_size must be in \[1, 12\]'),
     (dict(channel_kernel_size=8, channel_stride=0), ValueError,
      'channel_stride must be a positive int'),
-    (dict(channel_kernel_size=8.0, channel_stride=4), TypeError,
-     'channel_kernel_size must be an int'),
-    (dict(mixer_setting='I', channel_kernel_size=8, channel_stride=4),
-     ValueError, "got mixer_setting='I'"),
-    (dict(channel_trick=False, channel_kernel_size=8, channel_stride=4),
-     ValueError, 'got channel_trick=False'),
+    (dict(channel_kernel_size=8.0,
+          channel_stride=4), TypeError, 'channel_kernel_size must be an int'),
+    (dict(mixer_setting='I', channel_kernel_size=8,
+          channel_stride=4), ValueError, "got mixer_setting='I'"),
+    (dict(channel_trick=False, channel_kernel_size=8,
+          channel_stride=4), ValueError, 'got channel_trick=False'),
 ])
 def test_bad_kernel_and_stride(kwargs, error, match):
     kwargs = dict(dict(mixer_setting='3D'), **kwargs)

@@ -10,7 +10,6 @@ import shutil
 import sys
 import sysconfig
 from pathlib import Path
-
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).resolve().parent
@@ -101,14 +100,13 @@ if __name__ == '__main__':
         long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
         long_description_content_type='text/markdown',
         keywords='computer vision, image classification, mlp, splitmixer',
-        packages=find_packages(exclude=('configs', 'tools', 'tests')),
+        packages=find_packages(include=('mmsplitmix', 'mmsplitmix.*')),
         include_package_data=True,
         package_data={'mmsplitmix': ['.mim/**/*', '.mim/*']},
         python_requires='>=3.8',
         license='Apache-2.0',
         license_files=['LICENSE'],
-        install_requires=read_requirements('runtime.txt') +
-        mmcv_requirement(),
+        install_requires=read_requirements('runtime.txt') + mmcv_requirement(),
         extras_require={
             'tests': read_requirements('tests.txt'),
             'quickstart': read_requirements('quickstart.txt'),

@@ -15,9 +15,12 @@ warnings.filterwarnings(
     category=UserWarning,
     module=r'mmcv\.cnn\.bricks\.transformer')
 
+# isort: off  (registration order: the backbone, then what builds on it)
 from . import models  # noqa: E402,F401  (registers the backbone)
-from . import apis, datasets, engine  # noqa: E402,F401  (zoo, data, runtime)
 from . import utils  # noqa: E402,F401  (checkpoints, mmengine set-up)
+from . import apis, datasets, engine  # noqa: E402,F401  (zoo, data, runtime)
 from .version import __version__, version_info  # noqa: E402
+
+# isort: on
 
 __all__ = ['__version__', 'version_info']

@@ -34,17 +34,21 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Train, evaluate and use SplitMixer-I on the digits')
     parser.add_argument(
-        '--data-root', default='data/digits',
+        '--data-root',
+        default='data/digits',
         help='where the digit image folders go (default: data/digits)')
     parser.add_argument(
-        '--work-dir', default='work_dirs/quickstart',
+        '--work-dir',
+        default='work_dirs/quickstart',
         help='checkpoints, logs, metrics and curves '
         '(default: work_dirs/quickstart)')
     parser.add_argument(
-        '--epochs', type=int,
+        '--epochs',
+        type=int,
         help='number of training epochs (default: the config\'s)')
     parser.add_argument(
-        '--config', default=str(DEFAULT_CONFIG),
+        '--config',
+        default=str(DEFAULT_CONFIG),
         help='training config (default: the quick-start config)')
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
@@ -68,8 +72,7 @@ def run(command):
 def data_root_options(data_root):
     return [
         f'{loader}.dataset.data_root={data_root}'
-        for loader in ('train_dataloader', 'val_dataloader',
-                       'test_dataloader')
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
     ]
 
 
@@ -105,8 +108,9 @@ def register_trained_model(work_dir, config, checkpoint, top1):
 
 
 def predict(work_dir, config, checkpoint, top1, image):
-    import mmsplitmix  # noqa: F401  (registers SplitMixer, safe loading)
     from mmpretrain import inference_model
+
+    import mmsplitmix  # noqa: F401  (registers SplitMixer, safe loading)
 
     name = register_trained_model(work_dir, config, checkpoint, top1)
     print(f'registered {name!r} from {Path(work_dir) / "model-index.yml"}')

@@ -95,7 +95,10 @@ def build_parser():
         default='none',
         help='job launcher')
     parser.add_argument(
-        '--local_rank', '--local-rank', type=int, default=0,
+        '--local_rank',
+        '--local-rank',
+        type=int,
+        default=0,
         help=argparse.SUPPRESS)
     return parser
 
@@ -159,8 +162,7 @@ def merge_args(cfg, args):
         add_custom_hook(cfg, 'ChannelsLastHook')
     if args.deploy or args.compile:
         add_custom_hook(
-            cfg, 'FastInferenceHook', deploy=args.deploy,
-            compile=args.compile)
+            cfg, 'FastInferenceHook', deploy=args.deploy, compile=args.compile)
 
     if args.amp:
         if get_device() == 'cpu':
@@ -208,10 +210,11 @@ def main(argv=None):
         os.environ[TRUSTED_CHECKPOINTS_ENV] = '1'
 
     # Registers SplitMixer, the safe checkpoint loader and the runtime parts.
-    import mmsplitmix  # noqa: F401
     import mmengine
     from mmengine.dist import get_rank
     from mmengine.evaluator import DumpResults
+
+    import mmsplitmix  # noqa: F401
     from mmsplitmix.utils import (build_runner, load_config,
                                   shutdown_distributed)
     from mmsplitmix.utils.tool_args import user_errors

@@ -117,7 +117,10 @@ def build_parser():
         help='job launcher')
     # torch.distributed.launch passes --local-rank (or --local_rank).
     parser.add_argument(
-        '--local_rank', '--local-rank', type=int, default=0,
+        '--local_rank',
+        '--local-rank',
+        type=int,
+        default=0,
         help=argparse.SUPPRESS)
     return parser
 
@@ -162,8 +165,8 @@ def set_dataloader_defaults(cfg, field, args, cuda_available):
     loader = deepcopy(cfg[field])
     loader.setdefault('pin_memory', cuda_available)
     loader.setdefault(
-        'persistent_workers',
-        field != 'train_dataloader' and loader.get('num_workers', 0) > 0)
+        'persistent_workers', field != 'train_dataloader'
+        and loader.get('num_workers', 0) > 0)
     loader.setdefault('collate_fn', dict(type='default_collate'))
     if args.no_pin_memory:
         loader['pin_memory'] = False

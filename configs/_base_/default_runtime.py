@@ -10,7 +10,9 @@ default_hooks = dict(
     # mmengine's CheckpointHook with crash-safe saving (temporary file,
     # fsync, rename; old checkpoints removed only after the new one is safe).
     checkpoint=dict(
-        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3,
+        type='AtomicCheckpointHook',
+        interval=1,
+        max_keep_ckpts=3,
         save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
@@ -34,8 +36,8 @@ visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 log_level = 'INFO'
 load_from = None
 resume = False
-# Seed 42, as the reference code (its CIFAR notebook; timm's train.py, which
+# Seed 42, as the original code (its CIFAR notebook; timm's train.py, which
 # trained its ImageNet models, defaults to 42 too). The random streams still
-# differ from the reference's: other data loading and augmentation code draws
+# differ from the original's: other data loading and augmentation code draws
 # from them. `--cfg-options randomness.seed=None` draws a fresh seed.
 randomness = dict(seed=42, deterministic=False)

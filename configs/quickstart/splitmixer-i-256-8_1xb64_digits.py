@@ -1,6 +1,7 @@
 # Quick start: SplitMixer-I 256/8 with the paper's CIFAR recipe, trained on
 # scikit-learn's handwritten digits exported as image folders by
-#   python tools/dataset_converters/digits_to_imagefolder.py data/digits --size 16
+#   python tools/dataset_converters/digits_to_imagefolder.py data/digits \
+#       --size 16
 # 1,438 training and 359 held-out 16 x 16 images in 10 classes.
 _base_ = ['../splitmixer/splitmixer-i-256-8_1xb512_cifar10.py']
 
@@ -57,6 +58,5 @@ auto_scale_lr = dict(base_batch_size=64)
 # short run.
 train_cfg = dict(max_epochs=15)
 default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(max_keep_ckpts=1))
+    logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))
 randomness = dict(seed=0)

@@ -12,8 +12,7 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 from mmengine.analysis.jit_handles import (conv_flop_count,
-                                           elementwise_flop_counter,
-                                           get_shape)
+                                           elementwise_flop_counter, get_shape)
 
 
 def _convolution_mode_flop(inputs, outputs) -> int:

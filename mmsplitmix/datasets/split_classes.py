@@ -13,8 +13,7 @@ class SplitClassesError(ValueError):
     """A split's classes differ from the training split's."""
 
 
-def check_same_classes(reference: Optional[Sequence[str]],
-                       reference_name: str,
+def check_same_classes(reference: Optional[Sequence[str]], reference_name: str,
                        classes: Optional[Sequence[str]], name: str) -> None:
     """Raise :class:`SplitClassesError` unless ``classes`` equals
     ``reference`` (same names, same order). Does nothing when either is

@@ -79,8 +79,7 @@ class EpochWorkerInit:
         threads (int): Threads per worker. Defaults to 1.
     """
 
-    def __init__(self, seed: int, rank: int, epoch: int = 0,
-                 threads: int = 1):
+    def __init__(self, seed: int, rank: int, epoch: int = 0, threads: int = 1):
         self.seed = seed
         self.rank = rank
         self.epoch = epoch
@@ -111,8 +110,7 @@ def user_set_threads() -> Optional[int]:
     return None
 
 
-def main_process_threads(num_workers: int,
-                         cpus: Optional[int] = None) -> int:
+def main_process_threads(num_workers: int, cpus: Optional[int] = None) -> int:
     """Intra-op threads for the main process of a CPU run: one core per
     data worker is left free, at least one thread is kept.
 

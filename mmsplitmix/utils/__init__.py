@@ -10,8 +10,7 @@ installed-package lookup without ``pkg_resources``
 from .atomic_io import CheckpointSaveError, atomic_write, atomic_write_text
 from .checkpoint import (TRUSTED_CHECKPOINTS_ENV, CorruptCheckpointError,
                          UnsafeCheckpointError, checkpoint_safe_globals,
-                         load_checkpoint_file,
-                         register_safe_checkpoint_loader,
+                         load_checkpoint_file, register_safe_checkpoint_loader,
                          trusted_checkpoints_enabled)
 from .dist import (cpu_model_wrapper_cfg, init_cpu_process_group,
                    setup_cpu_distributed, shutdown_distributed)
@@ -32,13 +31,12 @@ register_package()
 
 __all__ = [
     'TRUSTED_CHECKPOINTS_ENV', 'CorruptCheckpointError',
-    'UnsafeCheckpointError', 'checkpoint_safe_globals',
-    'load_checkpoint_file', 'register_safe_checkpoint_loader',
-    'trusted_checkpoints_enabled', 'cpu_model_wrapper_cfg',
-    'init_cpu_process_group', 'setup_cpu_distributed', 'shutdown_distributed',
-    'build_runner', 'set_work_dir', 'get_installed_path', 'is_installed',
-    'register_all_modules', 'register_package', 'add_custom_hook',
-    'add_reliability_hooks',
+    'UnsafeCheckpointError', 'checkpoint_safe_globals', 'load_checkpoint_file',
+    'register_safe_checkpoint_loader', 'trusted_checkpoints_enabled',
+    'cpu_model_wrapper_cfg', 'init_cpu_process_group', 'setup_cpu_distributed',
+    'shutdown_distributed', 'build_runner', 'set_work_dir',
+    'get_installed_path', 'is_installed', 'register_all_modules',
+    'register_package', 'add_custom_hook', 'add_reliability_hooks',
     'CheckpointSaveError', 'atomic_write', 'atomic_write_text',
     'CheckpointMismatchError', 'check_checkpoint_fits', 'compare_state_dict',
     'ConfigError', 'KeyValueAction', 'check_train_settings', 'load_config',

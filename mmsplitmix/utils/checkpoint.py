@@ -115,8 +115,8 @@ def _numpy_multiarray_functions() -> List[Tuple[Callable, str]]:
     entries = []
     for package in ('numpy.core', 'numpy._core'):
         for name in ('_reconstruct', 'scalar'):
-            entries.append(
-                (getattr(multiarray, name), f'{package}.multiarray.{name}'))
+            entries.append((getattr(multiarray,
+                                    name), f'{package}.multiarray.{name}'))
     return entries
 
 
@@ -145,11 +145,9 @@ def _check_readable(filename: str) -> None:
     if not osp.exists(filename):
         raise FileNotFoundError(f'Checkpoint file not found: {filename!r}')
     if not osp.isfile(filename):
-        raise FileNotFoundError(
-            f'Checkpoint path is not a file: {filename!r}')
+        raise FileNotFoundError(f'Checkpoint path is not a file: {filename!r}')
     if osp.getsize(filename) == 0:
-        raise CorruptCheckpointError(
-            f'Checkpoint file {filename!r} is empty.')
+        raise CorruptCheckpointError(f'Checkpoint file {filename!r} is empty.')
     if zipfile.is_zipfile(filename):
         return
     with open(filename, 'rb') as f:
@@ -211,8 +209,7 @@ def _unsafe_globals(filename: str) -> List[str]:
     try:
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
             return list(
-                torch.serialization.get_unsafe_globals_in_checkpoint(
-                    filename))
+                torch.serialization.get_unsafe_globals_in_checkpoint(filename))
     except Exception:  # noqa: BLE001 - only used to improve the message
         return []
 

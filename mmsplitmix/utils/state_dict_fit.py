@@ -3,7 +3,6 @@ import re
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
-
 from mmengine.model import is_model_wrapper
 
 # mmengine's Runner strips this prefix (DDP) before loading.
@@ -47,8 +46,10 @@ def checkpoint_state_dict(checkpoint) -> dict:
         raise CheckpointMismatchError(
             'The checkpoint holds no state dict (found '
             f'{type(state_dict).__name__}).')
-    return {WRAPPER_PREFIX.sub('', key): value
-            for key, value in state_dict.items()}
+    return {
+        WRAPPER_PREFIX.sub('', key): value
+        for key, value in state_dict.items()
+    }
 
 
 def compare_state_dict(model: torch.nn.Module,
@@ -113,11 +114,11 @@ def check_checkpoint_fits(model: torch.nn.Module,
     fit = compare_state_dict(model, checkpoint_state_dict(checkpoint))
     if not fit.exact:
         name = f'Checkpoint {filename!r}' if filename else 'The checkpoint'
-        model_name = type(model.module if is_model_wrapper(model) else
-                          model).__name__
+        model_name = type(
+            model.module if is_model_wrapper(model) else model).__name__
         raise CheckpointMismatchError(
-            f'{name} does not fit the model of the config ({model_name}): '
-            + '; '.join(describe_fit(fit)) +
+            f'{name} does not fit the model of the config ({model_name}): ' +
+            '; '.join(describe_fit(fit)) +
             '. Was it trained with another config (architecture, number of '
             'classes)? Use the config it was trained with.')
     return fit

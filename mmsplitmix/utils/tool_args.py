@@ -95,9 +95,9 @@ def load_config(path: str) -> Config:
             shown = f': {text}' if text else ''
             raise ConfigError(
                 f'config file {bad!r} has a syntax error at {where} '
-                f'({syntax.msg}){shown}'
-                + ('' if bad == osp.abspath(path) else
-                   f' (a base of {path!r})')) from None
+                f'({syntax.msg}){shown}' +
+                ('' if bad == osp.abspath(path) else f' (a base of {path!r})')
+            ) from None
         raise ConfigError(
             f'config file {path!r} (or one of its bases) has a syntax error: '
             f'{error}') from None
@@ -124,8 +124,8 @@ def merge_cfg_options(cfg: Config, options: Optional[dict]) -> None:
 
 
 def _positive_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and (
-        value > 0)
+    return isinstance(value, int) and not isinstance(value, bool) and (value
+                                                                       > 0)
 
 
 def check_train_settings(cfg: Config) -> None:

@@ -35,8 +35,8 @@ def checkpoint_location(cfg) -> Tuple[str, str]:
     template (``epoch_{}.pth`` or ``iter_{}.pth`` unless configured)."""
     hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
     by_epoch = hook.get('by_epoch', True)
-    template = hook.get('filename_tmpl') or (
-        'epoch_{}.pth' if by_epoch else 'iter_{}.pth')
+    template = hook.get('filename_tmpl') or ('epoch_{}.pth'
+                                             if by_epoch else 'iter_{}.pth')
     folder = cfg.work_dir
     out_dir = hook.get('out_dir')
     if out_dir and '://' not in str(out_dir):
@@ -51,8 +51,8 @@ def numbered_checkpoints(folder: str, template: str) -> List[Tuple[int, str]]:
         raise ValueError('filename_tmpl of the checkpoint hook must hold '
                          f'one "{{}}", got {template!r}')
     prefix, suffix = template.split('{}')
-    pattern = re.compile(re.escape(prefix) + r'(\d+)' + re.escape(suffix) +
-                         '$')
+    pattern = re.compile(
+        re.escape(prefix) + r'(\d+)' + re.escape(suffix) + '$')
     found = []
     if osp.isdir(folder):
         for name in os.listdir(folder):
@@ -152,7 +152,9 @@ def check_work_dir_unused(work_dir: str, folder: str, template: str) -> None:
             f'(the old files are moved to {PREVIOUS_RUNS}/ in the work dir).')
 
 
-def archive_previous_run(work_dir: str, folder: str, template: str,
+def archive_previous_run(work_dir: str,
+                         folder: str,
+                         template: str,
                          stamp: Optional[str] = None) -> Optional[str]:
     """Move the files of the run in ``work_dir`` into
     ``work_dir/previous_runs/<time>/``.

@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 import torchvision.transforms as T
-from conftest import REPO, load_config
 from mmpretrain.registry import TRANSFORMS
 
 import mmsplitmix  # noqa: F401
+from tests.test_configs.configs_testing import REPO, load_config
 
 LEVEL, BINS = 12, 31
 # torchvision op -> (mmpretrain type, extra key that tells it apart)
@@ -53,8 +53,8 @@ def test_randaugment_matches_torchvision(config_name):
     cfg, rand_aug = built_randaugment(config_name)
     assert cfg['num_policies'] == 2
     side = SIDES[config_name]
-    space = T.RandAugment(num_ops=2, magnitude=LEVEL)._augmentation_space(
-        BINS, (side, side))
+    space = T.RandAugment(
+        num_ops=2, magnitude=LEVEL)._augmentation_space(BINS, (side, side))
     assert len(rand_aug.transforms) == len(space) == 14
 
     unmatched = list(zip(cfg['policies'], rand_aug.transforms))
@@ -66,8 +66,8 @@ def test_randaugment_matches_torchvision(config_name):
         if op == 'Identity':
             continue
         mm_type, direction = OPS[op]
-        (match, ) = [(p, t) for p, t in unmatched if p['type'] == mm_type and
-                     p.get('direction', direction) == direction]
+        (match, ) = [(p, t) for p, t in unmatched if p['type'] == mm_type
+                     and p.get('direction', direction) == direction]
         unmatched.remove(match)
         policy, transform = match
         assert transform.prob == 1.0, f'{op} must always fire'
@@ -129,13 +129,13 @@ def test_translate_moves_the_pixels_of_torchvision(config_name, direction,
     ours = transform(dict(img=image.copy()))['img']
 
     op = 'TranslateX' if direction == 'horizontal' else 'TranslateY'
-    magnitude = float(
-        T.RandAugment()._augmentation_space(BINS, (side, side))[op][0][LEVEL])
+    magnitude = float(T.RandAugment()._augmentation_space(
+        BINS, (side, side))[op][0][LEVEL])
     theirs = _apply_op(
         torch.from_numpy(image).permute(2, 0, 1), op, sign * magnitude,
         InterpolationMode.NEAREST, None).permute(1, 2, 0).numpy()
     np.testing.assert_array_equal(ours, theirs)
     # The shift is the truncated one: that many columns (rows) of padding.
-    blank = (ours == 0).all(axis=(0, 2) if direction == 'horizontal' else
-                            (1, 2))
+    blank = (ours == 0).all(
+        axis=(0, 2) if direction == 'horizontal' else (1, 2))
     assert blank.sum() == int(magnitude)

@@ -77,8 +77,9 @@ def test_food101_loads_a_local_copy(tmp_path):
     from mmpretrain.datasets.categories import FOOD101_CATEGORIES
     for name in ('apple_pie', 'waffles'):
         (tmp_path / 'images' / name).mkdir(parents=True)
-        cv2.imwrite(str(tmp_path / 'images' / name / '1.jpg'),
-                    np.zeros((8, 8, 3), np.uint8))
+        cv2.imwrite(
+            str(tmp_path / 'images' / name / '1.jpg'),
+            np.zeros((8, 8, 3), np.uint8))
     (tmp_path / 'meta').mkdir()
     (tmp_path / 'meta' / 'train.txt').write_text('apple_pie/1\nwaffles/1\n')
     dataset = LocalFood101(data_root=str(tmp_path), split='train')

@@ -16,8 +16,8 @@ class RandomDraws(Dataset):
         return 4
 
     def __getitem__(self, index):
-        return (np.random.rand(), torch.rand(()).item(),
-                torch.get_num_threads())
+        return (np.random.rand(), torch.rand(
+            ()).item(), torch.get_num_threads())
 
 
 def draws(seed, epoch):
@@ -42,7 +42,9 @@ def test_workers_are_seeded_by_epoch_and_use_one_thread():
 def test_stream_seeds_differ_for_each_input():
     seeds = {
         stream_seed(seed, epoch, rank, stream)
-        for seed in (0, 1) for epoch in (0, 1) for rank in (0, 1)
+        for seed in (0, 1)
+        for epoch in (0, 1)
+        for rank in (0, 1)
         for stream in (0, 1, 2)
     }
     assert len(seeds) == 24
@@ -50,7 +52,7 @@ def test_stream_seeds_differ_for_each_input():
 
 
 @pytest.mark.parametrize('workers, cpus, threads', [(0, 2, 2), (2, 2, 1),
-                                                     (4, 2, 1), (4, 16, 12)])
+                                                    (4, 2, 1), (4, 16, 12)])
 def test_main_process_leaves_a_core_per_worker(workers, cpus, threads):
     assert main_process_threads(workers, cpus=cpus) == threads
 
@@ -58,8 +60,10 @@ def test_main_process_leaves_a_core_per_worker(workers, cpus, threads):
 def test_split_classes_must_match_the_training_split():
     check_same_classes(('a', 'b'), 'train', ('a', 'b'), 'val')
     check_same_classes(None, 'train', ('a', ), 'val')
-    with pytest.raises(SplitClassesError, match=r"val has other classes than "
-                       r"train \(missing \['b'\]\)"):
+    with pytest.raises(
+            SplitClassesError,
+            match=r"val has other classes than "
+            r"train \(missing \['b'\]\)"):
         check_same_classes(('a', 'b', 'c'), 'train', ('a', 'c'), 'val')
     with pytest.raises(SplitClassesError, match=r"not in train: \['d'\]"):
         check_same_classes(('a', ), 'train', ('a', 'd'), 'val')

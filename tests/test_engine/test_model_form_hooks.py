@@ -22,11 +22,9 @@ def build_classifier(backbone):
                         embed_dims=12, depth=2, patch_size=2, kernel_size=3),
                     **backbone),
                 neck=dict(type='GlobalAveragePooling'),
-                head=dict(
-                    type='LinearClsHead', num_classes=3, in_channels=12),
+                head=dict(type='LinearClsHead', num_classes=3, in_channels=12),
                 data_preprocessor=dict(
-                    type='ClsDataPreprocessor', mean=[0.] * 3,
-                    std=[1.] * 3)))
+                    type='ClsDataPreprocessor', mean=[0.] * 3, std=[1.] * 3)))
     return model.eval()
 
 

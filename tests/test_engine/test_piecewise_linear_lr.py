@@ -34,11 +34,11 @@ class TinyModel(BaseModel):
         self.fc = nn.Linear(2, 2)
 
     def forward(self, inputs, target=None, mode='tensor'):
-        out = self.fc(torch.stack(inputs) if isinstance(inputs, list) else
-                      inputs)
+        out = self.fc(
+            torch.stack(inputs) if isinstance(inputs, list) else inputs)
         if mode == 'loss':
-            return dict(loss=nn.functional.cross_entropy(
-                out, torch.as_tensor(target)))
+            return dict(
+                loss=nn.functional.cross_entropy(out, torch.as_tensor(target)))
         return out
 
 
@@ -78,7 +78,7 @@ def train_with_schedule(tmp_path, max_epochs):
 
 
 def paper_lr(progress, lr_max=0.05):
-    """The seed's np.interp schedule at a fraction of training."""
+    """The original code's np.interp schedule at a fraction of training."""
     import numpy as np
     return float(
         np.interp(progress, [0, 0.4, 0.8, 1], [0, lr_max, lr_max / 20, 0]))
@@ -89,7 +89,8 @@ def test_shape_follows_max_epochs(tmp_path, max_epochs):
     lrs = train_with_schedule(tmp_path, max_epochs)
     total = 4 * max_epochs
     assert len(lrs) == total
-    # Iteration t uses the curve at (t + 1) / total, as the seed's loop.
+    # Iteration t uses the curve at (t + 1) / total, as the original code's
+    # loop.
     for t, lr in enumerate(lrs):
         assert lr == pytest.approx(paper_lr((t + 1) / total), abs=1e-12)
     assert lrs[int(0.4 * total) - 1] == pytest.approx(0.05)  # peak at 40 %
@@ -120,8 +121,8 @@ def test_custom_points_and_begin():
     (dict(), ValueError, 'needs `end`'),
     (dict(end=4, points=[(0, 0)]), ValueError, 'at least two'),
     (dict(end=4, points=[(0.1, 0), (1, 1)]), ValueError, 'start at 0'),
-    (dict(end=4, points=[(0, 0), (0.5, 1), (0.5, 0), (1, 0)]), ValueError,
-     'increase'),
+    (dict(end=4, points=[(0, 0), (0.5, 1), (0.5, 0),
+                         (1, 0)]), ValueError, 'increase'),
     (dict(end=4, points=[(0, -1), (1, 0)]), ValueError, '>= 0'),
     (dict(end=4, points='0,1'), TypeError, 'sequence'),
     (dict(end=4, points=[(0, 0, 1), (1, 0)]), TypeError, 'pair'),

@@ -63,6 +63,7 @@ def test_worker_threads_must_be_positive():
 
 
 def test_validation_classes_must_be_the_training_classes():
+
     def loader(classes):
         return SimpleNamespace(
             dataset=SimpleNamespace(metainfo=dict(classes=classes)))
@@ -79,8 +80,10 @@ def test_validation_classes_must_be_the_training_classes():
 def test_published_checkpoint_is_written_atomically(tmp_path):
     source = tmp_path / 'epoch_1.pth'
     torch.save(
-        dict(meta=dict(epoch=1), state_dict=dict(w=torch.ones(2)),
-             optimizer=dict(state={})), source)
+        dict(
+            meta=dict(epoch=1),
+            state_dict=dict(w=torch.ones(2)),
+            optimizer=dict(state={})), source)
     hook = AtomicCheckpointHook(
         interval=1, published_keys=['meta', 'state_dict'])
     hook.out_dir = str(tmp_path)

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from gpu_testing import GPU_TESTS_DIR, run_gpu_tool
-from tools_testing import TINY_CONFIG, TOOLS, make_image_folders
+from tests.test_gpu.gpu_testing import GPU_TESTS_DIR, run_gpu_tool
+from tests.test_tools.tools_testing import (TINY_CONFIG, TOOLS,
+                                            make_image_folders)
 
 requires_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason='needs a CUDA GPU')
@@ -39,12 +40,12 @@ def gpu_config(gpu_tiny_data, tmp_path_factory):
     base = folder / 'tiny_splitmixer.py'
     base.write_text(TINY_CONFIG.format(root=str(gpu_tiny_data)))
     config = folder / 'tiny_splitmixer_cuda.py'
-    config.write_text(
-        f'_base_ = [{str(base)!r}]\n'
-        "custom_imports = dict(imports=['mmsplitmix', 'record_hook'], "
-        'allow_failed_imports=False)\n'
-        "custom_hooks = [dict(type='RecordRunHook')]\n"
-        'randomness = dict(seed=0, deterministic=False)\n')
+    config.write_text(f'_base_ = [{str(base)!r}]\n'
+                      "custom_imports = dict(imports=['mmsplitmix', "
+                      "'tests.test_gpu.record_hook'], "
+                      'allow_failed_imports=False)\n'
+                      "custom_hooks = [dict(type='RecordRunHook')]\n"
+                      'randomness = dict(seed=0, deterministic=False)\n')
     return config
 
 

@@ -1,28 +1,16 @@
 """Helpers of the GPU tests (see conftest.py)."""
 import json
-import os
 import re
 import sys
 from pathlib import Path
 
+from tests.test_tools.tools_testing import run_tool, tool_env
+
 GPU_TESTS_DIR = Path(__file__).resolve().parent
-TOOLS_TESTS_DIR = GPU_TESTS_DIR.parent / 'test_tools'
-if str(TOOLS_TESTS_DIR) not in sys.path:
-    sys.path.insert(0, str(TOOLS_TESTS_DIR))
-
-from tools_testing import run_tool, tool_env  # noqa: E402
-
-
-def gpu_tool_env():
-    """Environment of the tool subprocesses: the tools' test environment,
-    with the hook of this folder importable."""
-    env = tool_env()
-    env['PYTHONPATH'] += os.pathsep + str(GPU_TESTS_DIR)
-    return env
 
 
 def run_gpu_tool(args, **kwargs):
-    kwargs.setdefault('env', gpu_tool_env())
+    kwargs.setdefault('env', tool_env())
     kwargs.setdefault('timeout', 300)
     return run_tool(args, **kwargs)
 
@@ -49,16 +37,17 @@ def train_until_paused(args, marker, log_path, env, timeout=240):
     import time
 
     with open(log_path, 'w') as log:
-        proc = subprocess.Popen([sys.executable] + [str(a) for a in args],
-                                env=env,
-                                stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable] + [str(a) for a in args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + timeout
             while not Path(marker).exists():
                 if proc.poll() is not None:
-                    raise AssertionError('training ended before the pause:\n'
-                                         + Path(log_path).read_text()[-3000:])
+                    raise AssertionError('training ended before the pause:\n' +
+                                         Path(log_path).read_text()[-3000:])
                 if time.monotonic() > deadline:
                     raise AssertionError(
                         'training did not reach the end of epoch 1')

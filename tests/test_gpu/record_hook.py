@@ -55,5 +55,5 @@ class RecordRunHook(Hook):
             self._handle.remove()
         self.record['loss_scaler'] = 'loss_scaler' in \
             runner.optim_wrapper.state_dict()
-        Path(runner.work_dir, 'run_record.json').write_text(
-            json.dumps(self.record))
+        Path(runner.work_dir,
+             'run_record.json').write_text(json.dumps(self.record))

@@ -14,15 +14,22 @@ ARCH = dict(embed_dims=48, depth=4, patch_size=2, kernel_size=5)
 #: both tricks (ConvMixer's block). 'IV-unequal' has segments of 16, 16 and
 #: 18 channels, so it never takes the grouped-conv path.
 SETTINGS = {
-    'I': dict(mixer_setting='I'),
-    'II': dict(mixer_setting='II'),
-    'III': dict(mixer_setting='III'),
-    'IV': dict(mixer_setting='IV'),
-    'IV-unequal': dict(
-        mixer_setting='IV', num_segments=3, arch=dict(ARCH, embed_dims=50)),
-    'V': dict(mixer_setting='V'),
-    '3D': dict(mixer_setting='3D'),
-    'tricks-off': dict(spatial_trick=False, channel_trick=False),
+    'I':
+    dict(mixer_setting='I'),
+    'II':
+    dict(mixer_setting='II'),
+    'III':
+    dict(mixer_setting='III'),
+    'IV':
+    dict(mixer_setting='IV'),
+    'IV-unequal':
+    dict(mixer_setting='IV', num_segments=3, arch=dict(ARCH, embed_dims=50)),
+    'V':
+    dict(mixer_setting='V'),
+    '3D':
+    dict(mixer_setting='3D'),
+    'tricks-off':
+    dict(spatial_trick=False, channel_trick=False),
 }
 
 

@@ -2,7 +2,6 @@
 bfloat16, the paper's schedule, NCCL through dist_train.sh, test.py, and a
 killed run resumed. Skipped without CUDA (see conftest.py)."""
 import math
-import os
 import pickle
 import re
 import signal
@@ -14,12 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from gpu_testing import (TOOLS_TESTS_DIR, gpu_tool_env, logged_values,
-                         run_gpu_tool, run_record, train_until_paused)
-from tools_testing import REPO_ROOT, TOOLS, checkpoints_in
-
 import mmsplitmix  # noqa: F401  (safe checkpoint loader)
 from mmsplitmix.utils import load_checkpoint_file
+from tests.test_gpu.gpu_testing import (logged_values, run_gpu_tool,
+                                        run_record, train_until_paused)
+from tests.test_tools.tools_testing import (REPO_ROOT, TOOLS, checkpoints_in,
+                                            tool_env)
 
 
 def free_port():
@@ -79,8 +78,7 @@ def test_amp_bfloat16_training(gpu_config, tmp_path):
     assert_finite_losses(proc.stdout + proc.stderr)
 
 
-def test_paper_schedule_uses_mixed_precision_on_cuda(gpu_tiny_data,
-                                                     tmp_path):
+def test_paper_schedule_uses_mixed_precision_on_cuda(gpu_tiny_data, tmp_path):
     """The paper's schedule asks for AMP in the config (no --amp flag)."""
     base = REPO_ROOT / 'configs' / '_base_'
     config = tmp_path / 'paper_schedule_tiny.py'
@@ -90,7 +88,7 @@ _base_ = [
     {str(base / 'schedules' / 'splitmixer_bs512_adamw_100e.py')!r},
     {str(base / 'default_runtime.py')!r},
 ]
-custom_imports = dict(imports=['mmsplitmix', 'record_hook'],
+custom_imports = dict(imports=['mmsplitmix', 'tests.test_gpu.record_hook'],
                       allow_failed_imports=False)
 custom_hooks = [dict(type='RecordRunHook')]
 model = dict(
@@ -130,7 +128,7 @@ randomness = dict(seed=0)
 
 
 def test_dist_train_sh_one_process_on_nccl(gpu_config, tmp_path):
-    env = gpu_tool_env()
+    env = tool_env()
     env['PORT'] = str(free_port())
     env['PYTHON'] = sys.executable
     proc = subprocess.run([
@@ -158,11 +156,10 @@ def test_test_py_on_cuda_and_on_cpu(cuda_trained, gpu_config, tmp_path):
     """A checkpoint trained on CUDA tests on CUDA with the accuracy of the
     last validation, and gives the same predictions on the CPU."""
     weights = Path(cuda_trained['work_dir']) / 'epoch_3.pth'
-    val_accuracy = logged_values(cuda_trained['output'],
-                                 'accuracy/top1')[-1]
+    val_accuracy = logged_values(cuda_trained['output'], 'accuracy/top1')[-1]
     predictions = {}
     for device in ('cuda', 'cpu'):
-        env = gpu_tool_env()
+        env = tool_env()
         if device == 'cpu':
             env['CUDA_VISIBLE_DEVICES'] = ''
         out = tmp_path / f'predictions_{device}.pkl'
@@ -178,8 +175,7 @@ def test_test_py_on_cuda_and_on_cpu(cuda_trained, gpu_config, tmp_path):
     assert len(predictions['cuda']) == len(predictions['cpu']) == 24
     for on_cuda, on_cpu in zip(predictions['cuda'], predictions['cpu']):
         torch.testing.assert_close(
-            on_cuda['pred_score'], on_cpu['pred_score'], rtol=1e-3,
-            atol=1e-4)
+            on_cuda['pred_score'], on_cpu['pred_score'], rtol=1e-3, atol=1e-4)
         assert int(on_cuda['pred_label']) == int(on_cpu['pred_label'])
 
 
@@ -188,13 +184,13 @@ def test_resume_after_sigkill_on_cuda(cuda_trained, gpu_config, tmp_path):
     pausing_config = tmp_path / 'tiny_pausing_cuda.py'
     pausing_config.write_text(
         f'_base_ = [{str(gpu_config)!r}]\n'
-        "custom_imports = dict(imports=['mmsplitmix', 'record_hook', "
-        "'pause_hook'], allow_failed_imports=False)\n"
+        "custom_imports = dict(imports=['mmsplitmix', "
+        "'tests.test_gpu.record_hook', 'tests.test_tools.pause_hook'], "
+        'allow_failed_imports=False)\n'
         "custom_hooks = [dict(type='RecordRunHook'), "
         f"dict(type='PauseAfterFirstEpochHook', marker={str(marker)!r})]\n")
     work_dir = tmp_path / 'work'
-    env = gpu_tool_env()
-    env['PYTHONPATH'] += os.pathsep + str(TOOLS_TESTS_DIR)
+    env = tool_env()
     status = train_until_paused([
         REPO_ROOT / 'tools' / 'train.py', pausing_config, '--work-dir',
         work_dir, '--amp'
@@ -217,8 +213,8 @@ def test_resume_after_sigkill_on_cuda(cuda_trained, gpu_config, tmp_path):
     resumed_state = checkpoint(work_dir / 'epoch_3.pth')
     assert 'loss_scaler' in resumed_state['optimizer']
     first = checkpoint(work_dir / 'epoch_1.pth')['state_dict']
-    reference = checkpoint(
-        Path(cuda_trained['work_dir']) / 'epoch_3.pth')['state_dict']
+    reference = checkpoint(Path(cuda_trained['work_dir']) /
+                           'epoch_3.pth')['state_dict']
     weights = resumed_state['state_dict']
     assert weights.keys() == reference.keys()
     # CUDA kernels may sum in any order: equal up to rounding, and moved

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_tools.tools_testing import make_image_folders
+
 try:
     import tomllib
 except ImportError:  # Python < 3.11
     tomllib = None
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / 'tests' / 'test_tools'))
-from tools_testing import make_image_folders  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -150,8 +150,7 @@ def sdist(source_tree, tmp_path_factory):
     backend = build_backend()
     proc = run([
         sys.executable, '-c',
-        f'import sys, {backend} as b; print(b.build_sdist(sys.argv[1]))',
-        out
+        f'import sys, {backend} as b; print(b.build_sdist(sys.argv[1]))', out
     ],
                cwd=source_tree)
     return out / proc.stdout.strip().splitlines()[-1]
@@ -192,8 +191,11 @@ def venv(wheel, tmp_path_factory):
         '--ignore-installed', '--no-cache-dir', wheel
     ],
         cwd=root)
-    site = run([python, '-c', 'import sysconfig; print(sysconfig.get_path('
-                '"purelib"))'], cwd=root).stdout.strip()
+    site = run([
+        python, '-c', 'import sysconfig; print(sysconfig.get_path('
+        '"purelib"))'
+    ],
+               cwd=root).stdout.strip()
     Path(site, 'pkg_resources.py').write_text(
         'raise ImportError("pkg_resources is hidden: setuptools >= 81 has '
         'none")\n')
@@ -217,8 +219,10 @@ def run_in(venv, code, cwd):
 
 def test_sdist_holds_what_a_build_needs(sdist):
     with tarfile.open(sdist) as tar:
-        names = {name.split('/', 1)[1] for name in tar.getnames()
-                 if '/' in name}
+        names = {
+            name.split('/', 1)[1]
+            for name in tar.getnames() if '/' in name
+        }
     for required in ('LICENSE', 'README.md', 'pyproject.toml', 'setup.py',
                      'MANIFEST.in', 'requirements/runtime.txt',
                      'requirements/tests.txt', 'requirements/quickstart.txt',
@@ -239,13 +243,19 @@ def test_wheel_from_sdist_ships_configs_tools_and_index(wheel, source_tree):
             next(n for n in names if n.endswith('.dist-info/METADATA')))
     for rel in MIM_FILES:
         assert f'mmsplitmix/.mim/{rel}' in names, rel
-    shipped = {n for n in names if n.startswith('mmsplitmix/.mim/configs/')
-               and n.endswith('.py')}
-    in_tree = {f'mmsplitmix/.mim/{p.relative_to(source_tree).as_posix()}'
-               for p in (source_tree / 'configs').rglob('*.py')}
+    shipped = {
+        n
+        for n in names
+        if n.startswith('mmsplitmix/.mim/configs/') and n.endswith('.py')
+    }
+    in_tree = {
+        f'mmsplitmix/.mim/{p.relative_to(source_tree).as_posix()}'
+        for p in (source_tree / 'configs').rglob('*.py')
+    }
     assert shipped == in_tree
-    assert any(n.endswith('/licenses/LICENSE') or n.endswith('/LICENSE')
-               for n in names)
+    assert any(
+        n.endswith('/licenses/LICENSE') or n.endswith('/LICENSE')
+        for n in names)
     assert b'License: Apache-2.0' in metadata or \
         b'License-Expression: Apache-2.0' in metadata
 
@@ -291,8 +301,9 @@ def test_installed_package_is_the_wheel_and_the_zoo_works(venv, user_session):
     assert user_session['pkg_resources'] is False
     assert user_session['params'] == 275834
     # every SplitMixer of the source tree's model index, none lost
-    import mmsplitmix  # noqa: F401  (adds the model index)
     from mmpretrain import list_models
+
+    import mmsplitmix  # noqa: F401  (adds the model index)
     assert user_session['splitmixers'] == len(list_models('splitmixer*'))
     assert user_session['splitmixers'] >= 23
 
@@ -321,8 +332,8 @@ def train_in_venv(venv, config_text, images, tmp_path):
     python, site = venv
     n_images = sum(1 for _ in images.rglob('*.png'))
     config = tmp_path / 'my_config.py'
-    config.write_text(config_text.format(
-        name=CIFAR_NAME, root=str(images), batch=n_images))
+    config.write_text(
+        config_text.format(name=CIFAR_NAME, root=str(images), batch=n_images))
     work_dir = tmp_path / 'work_dir'
     proc = run([
         python, site / 'mmsplitmix' / '.mim' / 'tools' / 'train.py', config,
@@ -352,4 +363,3 @@ def test_user_config_inheriting_mmpretrain_trains(venv, images, tmp_path):
     dumped = (tmp_path / 'work_dir' / 'my_config.py').read_text()
     # From mmpretrain's cifar10_bs128 schedule.
     assert "type='SGD'" in dumped
-

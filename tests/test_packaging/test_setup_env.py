@@ -33,8 +33,7 @@ TINY_CLASSIFIER = dict(
 
 def test_lookup_finds_installed_packages():
     assert is_installed('mmpretrain')
-    assert get_installed_path('mmpretrain') == osp.dirname(
-        mmpretrain.__file__)
+    assert get_installed_path('mmpretrain') == osp.dirname(mmpretrain.__file__)
     # A distribution whose module has another name.
     assert package2module('mmcv-lite') == 'mmcv'
     import mmcv
@@ -44,14 +43,14 @@ def test_lookup_finds_installed_packages():
 def test_lookup_finds_the_imported_copy():
     # A checkout on sys.path (or an editable install) is found where it is,
     # not where its distribution metadata lies.
-    assert get_installed_path('mmsplitmix') == osp.dirname(
-        mmsplitmix.__file__)
+    assert get_installed_path('mmsplitmix') == osp.dirname(mmsplitmix.__file__)
 
 
 def test_lookup_of_missing_packages():
     assert not is_installed('no_such_package_mmsplitmix')
-    with pytest.raises(ModuleNotFoundError,
-                       match='no_such_package_mmsplitmix is not installed'):
+    with pytest.raises(
+            ModuleNotFoundError,
+            match='no_such_package_mmsplitmix is not installed'):
         get_installed_path('no_such_package_mmsplitmix')
     with pytest.raises(ValueError, match='not installed'):
         package2module('no_such_package_mmsplitmix')
@@ -73,8 +72,9 @@ def test_mmengine_uses_the_lookup():
 def test_a_changed_mmengine_is_reported(monkeypatch):
     import mmengine.hub.hub
     monkeypatch.delattr(mmengine.hub.hub, 'get_installed_path')
-    with pytest.raises(RuntimeError,
-                       match='mmengine.hub.hub.get_installed_path not found'):
+    with pytest.raises(
+            RuntimeError,
+            match='mmengine.hub.hub.get_installed_path not found'):
         setup_env.use_importlib_package_lookup()
 
 
@@ -88,9 +88,8 @@ def test_mmpretrain_base_without_pkg_resources(tmp_path, monkeypatch):
     # As on setuptools >= 81: importing pkg_resources fails.
     monkeypatch.setitem(sys.modules, 'pkg_resources', None)
     config = tmp_path / 'user.py'
-    config.write_text(
-        "_base_ = ['mmpretrain::_base_/default_runtime.py']\n"
-        'model = dict(type="ImageClassifier")\n')
+    config.write_text("_base_ = ['mmpretrain::_base_/default_runtime.py']\n"
+                      'model = dict(type="ImageClassifier")\n')
     cfg = Config.fromfile(str(config))
     assert cfg.default_scope == 'mmpretrain'
     assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'

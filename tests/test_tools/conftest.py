@@ -1,7 +1,8 @@
 """Fixtures for the command-line tool tests (see tools_testing.py)."""
 import pytest
 
-from tools_testing import TINY_CONFIG, TOOLS, make_image_folders, run_tool
+from tests.test_tools.tools_testing import (TINY_CONFIG, TOOLS,
+                                            make_image_folders, run_tool)
 
 
 @pytest.fixture(scope='session')
@@ -23,6 +24,5 @@ def trained_work_dir(tiny_config, tmp_path_factory):
     """One uninterrupted three-epoch run, shared by the tests that need a
     trained checkpoint."""
     work_dir = tmp_path_factory.mktemp('trained')
-    proc = run_tool(
-        [TOOLS / 'train.py', tiny_config, '--work-dir', work_dir])
+    proc = run_tool([TOOLS / 'train.py', tiny_config, '--work-dir', work_dir])
     return dict(work_dir=work_dir, output=proc.stdout + proc.stderr)

@@ -9,17 +9,18 @@ import sys
 import pytest
 import torch
 
-from tools_testing import REPO_ROOT
+from tests.test_tools.tools_testing import REPO_ROOT
 
 SCRIPT = REPO_ROOT / 'tools' / 'gpu_check.sh'
 
 
 def run_check(args, env=None):
-    return subprocess.run(['bash', SCRIPT] + [str(a) for a in args],
-                          capture_output=True,
-                          text=True,
-                          timeout=120,
-                          env=env or dict(os.environ))
+    return subprocess.run(
+        ['bash', SCRIPT] + [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env or dict(os.environ))
 
 
 @pytest.mark.skipif(
@@ -90,13 +91,11 @@ def test_runs_every_step_and_sums_up(fake_python, tmp_path):
     assert 'running tools/analysis_tools/train_throughput.py' in log
     summary = log[log.index('== summary'):].splitlines()[1:]
     assert [line.split(' (')[0] for line in summary] == [
-        'GPU tests: ok', 'benchmark fp32: ok',
-        'benchmark AMP: FAILED', 'training throughput: ok'
+        'GPU tests: ok', 'benchmark fp32: ok', 'benchmark AMP: FAILED',
+        'training throughput: ok'
     ]
     assert 'exit status 3' in summary[2]
-    assert json.loads((out / 'environment.json').read_text()) == {
-        'stub': True
-    }
+    assert json.loads((out / 'environment.json').read_text()) == {'stub': True}
 
     calls.unlink()
     proc = run_check([out], env=env)
@@ -118,12 +117,14 @@ def test_runs_every_step_and_sums_up(fake_python, tmp_path):
 
     # A chosen subset, in the usual order.
     calls.unlink()
-    proc = run_check(
-        [out], env=dict(env, GPU_CHECK_STEPS='throughput,benchmark-fp32'))
+    proc = run_check([out],
+                     env=dict(
+                         env, GPU_CHECK_STEPS='throughput,benchmark-fp32'))
     assert proc.returncode == 0, proc.stdout
-    assert [line.split()[0] for line in calls.read_text().splitlines()
-            ] == ['tools/analysis_tools/benchmark.py',
-                  'tools/analysis_tools/train_throughput.py']
+    assert [line.split()[0] for line in calls.read_text().splitlines()] == [
+        'tools/analysis_tools/benchmark.py',
+        'tools/analysis_tools/train_throughput.py'
+    ]
 
 
 def test_unknown_step_is_refused(fake_python, tmp_path):

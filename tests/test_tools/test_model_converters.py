@@ -1,8 +1,4 @@
-"""Round trip of reference-code (timm-style) SplitMixer checkpoints."""
-import importlib.util
-import os
-import subprocess
-import sys
+"""Round trip of original-code (timm-style) SplitMixer checkpoints."""
 from pathlib import Path
 
 import pytest
@@ -12,270 +8,16 @@ from mmengine.runner import load_checkpoint
 from mmpretrain.registry import MODELS
 
 import mmsplitmix  # noqa: F401
+from mmsplitmix.models import MIXER_SETTINGS
+from tests.original_code import (OriginalSplitMixer, OriginalStrideMixer,
+                                 Residual, TimmConvMixer, original_sequential,
+                                 randomise_batch_norm)
+from tests.test_tools.tools_testing import load_tool, run_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools' / 'model_converters' / 'splitmixer_to_mmpretrain.py'
 
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('splitmixer_to_mmpretrain',
-                                                  TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-converter = _load_tool()
-
-
-# ---------------------------------------------------------------------------
-# A SplitMixer written in the layout of the reference code: the module names
-# (patch_emb, mixer_blocks, the mixers' attributes, head) are what its
-# checkpoints contain.
-class Residual(nn.Module):
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return x + self.fn(x)
-
-
-class PartialMixer(nn.Module):
-    """Setting I: the first (even blocks) or last (odd blocks) part."""
-
-    def __init__(self, dim, block, ratio=2 / 3):
-        super().__init__()
-        self.dim, self.part, self.odd = dim, int(dim * ratio), block % 2
-        self.mixer = nn.Conv2d(self.part, self.part, 1)
-
-    def forward(self, x):
-        if self.odd:
-            cut = self.dim - self.part
-            return torch.cat([x[:, :cut], self.mixer(x[:, cut:])], 1)
-        return torch.cat([self.mixer(x[:, :self.part]), x[:, self.part:]], 1)
-
-
-class OneSegmentMixer(nn.Module):
-    """Setting II: segment ``block % segments`` only."""
-
-    def __init__(self, dim, block, segments=2):
-        super().__init__()
-        width = int(dim / segments)
-        seg = block % segments
-        self.lo = seg * width
-        self.hi = dim if seg == segments - 1 else (seg + 1) * width
-        self.mixer = nn.Conv2d(self.hi - self.lo, self.hi - self.lo, 1)
-
-    def forward(self, x):
-        return torch.cat(
-            [x[:, :self.lo],
-             self.mixer(x[:, self.lo:self.hi]), x[:, self.hi:]], 1)
-
-
-class SharedMixer(nn.Module):
-    """Setting III: one conv for every segment."""
-
-    def __init__(self, dim, segments=2):
-        super().__init__()
-        self.width = dim // segments
-        self.mixer = nn.Conv2d(self.width, self.width, 1)
-
-    def forward(self, x):
-        return torch.cat(
-            [self.mixer(chunk) for chunk in torch.split(x, self.width, 1)],
-            1)
-
-
-class EachSegmentMixer(nn.Module):
-    """Setting IV: one conv per segment, the last takes the remainder."""
-
-    def __init__(self, dim, segments=2):
-        super().__init__()
-        width = dim // segments
-        self.widths = [width] * (segments - 1) + [dim - width *
-                                                  (segments - 1)]
-        self.mixer = nn.ModuleList(nn.Conv2d(w, w, 1) for w in self.widths)
-
-    def forward(self, x):
-        chunks = torch.split(x, self.widths, 1)
-        return torch.cat([m(c) for m, c in zip(self.mixer, chunks)], 1)
-
-
-class TwoStepMixer(nn.Module):
-    """Setting V: first part, then last part of the result."""
-
-    def __init__(self, dim, ratio=2 / 3):
-        super().__init__()
-        self.dim, self.part = dim, int(dim * ratio)
-        self.mixer1 = nn.Conv2d(self.part, self.part, 1)
-        self.mixer2 = nn.Conv2d(self.part, self.part, 1)
-
-    def forward(self, x):
-        x = torch.cat([self.mixer1(x[:, :self.part]), x[:, self.part:]], 1)
-        cut = self.dim - self.part
-        return torch.cat([x[:, :cut], self.mixer2(x[:, cut:])], 1)
-
-
-class StrideMixer(nn.Module):
-    """3-D conv over the channel axis, kernel and stride dim/segments."""
-
-    def __init__(self, dim, segments=2):
-        super().__init__()
-        width = dim // segments
-        self.mixer = nn.Conv3d(1, width, (width, 1, 1), stride=(width, 1, 1))
-
-    def forward(self, x):
-        return self.mixer(x.unsqueeze(1)).flatten(1, 2)
-
-
-def channel_mixer(setting, dim, block):
-    if setting is None:
-        return nn.Conv2d(dim, dim, 1)
-    return {
-        'I': lambda: PartialMixer(dim, block),
-        'II': lambda: OneSegmentMixer(dim, block),
-        'III': lambda: SharedMixer(dim),
-        'IV': lambda: EachSegmentMixer(dim),
-        'V': lambda: TwoStepMixer(dim),
-        '3D': lambda: StrideMixer(dim),
-    }[setting]()
-
-
-class SeedSplitMixer(nn.Module):
-
-    def __init__(self, dim, depth, kernel, patch, classes, setting,
-                 spatial_trick=True):
-        super().__init__()
-        self.patch_emb = nn.Sequential(
-            nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
-            nn.BatchNorm2d(dim))
-        blocks = []
-        for i in range(depth):
-            if spatial_trick:
-                spatial = nn.Sequential(
-                    nn.Conv2d(dim, dim, (1, kernel), groups=dim,
-                              padding='same'), nn.GELU(),
-                    nn.BatchNorm2d(dim),
-                    nn.Conv2d(dim, dim, (kernel, 1), groups=dim,
-                              padding='same'), nn.GELU(),
-                    nn.BatchNorm2d(dim))
-            else:
-                spatial = nn.Sequential(
-                    nn.Conv2d(dim, dim, kernel, groups=dim, padding='same'),
-                    nn.GELU(), nn.BatchNorm2d(dim))
-            blocks += [
-                Residual(spatial),
-                nn.Sequential(
-                    channel_mixer(setting, dim, i), nn.GELU(),
-                    nn.BatchNorm2d(dim))
-            ]
-        self.mixer_blocks = nn.Sequential(*blocks)
-        self.pooling = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Linear(dim, classes)
-
-    def forward(self, x):
-        return self.head(self.pooling(self.mixer_blocks(self.patch_emb(x))))
-
-
-class SeedStrideMixer(nn.Module):
-    """The notebook's StrideMixer: 3-D channel mixing, its own names."""
-
-    def __init__(self, dim, depth, kernel, patch, classes, channel_kernel,
-                 channel_stride):
-        super().__init__()
-        self.patch_emb = nn.Sequential(
-            nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
-            nn.BatchNorm2d(dim))
-        windows = (dim - channel_kernel) // channel_stride + 1
-        self.spatial_mixer = nn.ModuleList(
-            Residual(
-                nn.Sequential(
-                    nn.Conv2d(dim, dim, (1, kernel), groups=dim,
-                              padding='same'), nn.GELU(),
-                    nn.BatchNorm2d(dim),
-                    nn.Conv2d(dim, dim, (kernel, 1), groups=dim,
-                              padding='same'), nn.GELU(),
-                    nn.BatchNorm2d(dim))) for _ in range(depth))
-        self.channel_mixer = nn.ModuleList(
-            nn.Sequential(
-                nn.Conv3d(1, dim // windows, (channel_kernel, 1, 1),
-                          stride=(channel_stride, 1, 1)), nn.GELU(),
-                nn.Flatten(1, 2), nn.BatchNorm2d(dim)) for _ in range(depth))
-        self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
-            nn.Linear(dim, classes))
-
-    def forward(self, x):
-        x = self.patch_emb(x)
-        for spatial, channel in zip(self.spatial_mixer, self.channel_mixer):
-            x = channel(spatial(x).unsqueeze(1))
-        return self.head(x)
-
-
-def seed_sequential(setting, dim, depth, kernel, patch, classes,
-                    spatial_trick=True):
-    """The notebook's earlier models: one nn.Sequential of stem, blocks,
-    pooling, flattening and head (setting None: its ConvMixer)."""
-    def spatial():
-        if spatial_trick:
-            return nn.Sequential(
-                nn.Conv2d(dim, dim, (1, kernel), groups=dim, padding='same'),
-                nn.GELU(), nn.BatchNorm2d(dim),
-                nn.Conv2d(dim, dim, (kernel, 1), groups=dim, padding='same'),
-                nn.GELU(), nn.BatchNorm2d(dim))
-        return nn.Sequential(
-            nn.Conv2d(dim, dim, kernel, groups=dim, padding='same'),
-            nn.GELU(), nn.BatchNorm2d(dim))
-
-    return nn.Sequential(
-        nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
-        nn.BatchNorm2d(dim), *[
-            nn.Sequential(
-                Residual(spatial()), channel_mixer(setting, dim, i),
-                nn.GELU(), nn.BatchNorm2d(dim)) for i in range(depth)
-        ], nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
-        nn.Linear(dim, classes))
-
-
-class TimmConvMixer(nn.Module):
-    """timm's ConvMixer: stem, blocks, pooling, head."""
-
-    def __init__(self, dim, depth, kernel, patch, classes):
-        super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, dim, patch, stride=patch), nn.GELU(),
-            nn.BatchNorm2d(dim))
-        self.blocks = nn.Sequential(*[
-            nn.Sequential(
-                Residual(
-                    nn.Sequential(
-                        nn.Conv2d(dim, dim, kernel, groups=dim,
-                                  padding='same'), nn.GELU(),
-                        nn.BatchNorm2d(dim))), nn.Conv2d(dim, dim, 1),
-                nn.GELU(), nn.BatchNorm2d(dim)) for _ in range(depth)
-        ])
-        self.pooling = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Linear(dim, classes)
-
-    def forward(self, x):
-        return self.head(self.pooling(self.blocks(self.stem(x))))
-
-
-def randomise(model):
-    """Non-default weights and BatchNorm statistics, so that any wrongly
-    mapped tensor changes the logits."""
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.normal_()
-                module.running_mean.normal_()
-                module.running_var.uniform_(0.5, 2.0)
-                module.num_batches_tracked.fill_(7)
-    return model
+converter = load_tool('model_converters/splitmixer_to_mmpretrain.py')
 
 
 def mmpretrain_model(backbone, dim, classes):
@@ -285,71 +27,68 @@ def mmpretrain_model(backbone, dim, classes):
             backbone=backbone,
             neck=dict(type='GlobalAveragePooling'),
             head=dict(
-                type='LinearClsHead', num_classes=classes,
-                in_channels=dim)))
+                type='LinearClsHead', num_classes=classes, in_channels=dim)))
 
 
-def round_trip(tmp_path, seed_model, target, input_size):
-    src, dst = tmp_path / 'seed.pth', tmp_path / 'converted.pth'
-    torch.save(seed_model.state_dict(), src)
+def round_trip(tmp_path, original_model, target, input_size):
+    src, dst = tmp_path / 'original.pth', tmp_path / 'converted.pth'
+    torch.save(original_model.state_dict(), src)
     converter.main([str(src), str(dst)])
     load_checkpoint(target, str(dst), map_location='cpu', strict=True)
-    seed_model.eval()
+    original_model.eval()
     target.eval()
     x = torch.randn(2, 3, input_size, input_size)
     with torch.no_grad():
-        expected = seed_model(x)
+        expected = original_model(x)
         torch.testing.assert_close(target(x, mode='tensor'), expected)
     return expected
 
 
-@pytest.mark.parametrize('setting', ['I', 'II', 'III', 'IV', 'V', '3D'])
+@pytest.mark.parametrize('setting', MIXER_SETTINGS)
 @pytest.mark.parametrize('spatial_trick', [True, False])
 def test_round_trip_every_setting(tmp_path, setting, spatial_trick):
     dim = 12 if setting in ('III', '3D') else 13
     arch = dict(embed_dims=dim, depth=3, patch_size=2, kernel_size=3)
-    seed = randomise(
-        SeedSplitMixer(dim, 3, 3, 2, 5, setting, spatial_trick))
+    original = randomise_batch_norm(
+        OriginalSplitMixer(dim, 3, 3, 2, 5, setting, spatial_trick))
     target = mmpretrain_model(
         dict(
             type='SplitMixer',
             arch=arch,
             mixer_setting=setting,
             spatial_trick=spatial_trick), dim, 5)
-    round_trip(tmp_path, seed, target, 12)
+    round_trip(tmp_path, original, target, 12)
 
 
 def test_round_trip_convmixer(tmp_path):
-    """Both tricks off: the reference code's ConvMixer, loaded into our
+    """Both tricks off: the original code's ConvMixer, loaded into our
     backbone and into mmpretrain's ConvMixer alike."""
     arch = dict(embed_dims=10, depth=2, patch_size=2, kernel_size=3)
-    seed = randomise(SeedSplitMixer(10, 2, 3, 2, 4, None, False))
+    original = randomise_batch_norm(
+        OriginalSplitMixer(10, 2, 3, 2, 4, None, False))
     ours = mmpretrain_model(
         dict(
             type='SplitMixer',
             arch=arch,
             spatial_trick=False,
             channel_trick=False), 10, 4)
-    logits = round_trip(tmp_path, seed, ours, 8)
+    logits = round_trip(tmp_path, original, ours, 8)
     convmixer = mmpretrain_model(dict(type='ConvMixer', arch=arch), 10, 4)
-    load_checkpoint(
-        convmixer, str(tmp_path / 'converted.pth'), strict=True)
+    load_checkpoint(convmixer, str(tmp_path / 'converted.pth'), strict=True)
     convmixer.eval()
     torch.manual_seed(0)
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
-        torch.testing.assert_close(
-            convmixer(x, mode='tensor'), seed(x))
+        torch.testing.assert_close(convmixer(x, mode='tensor'), original(x))
     assert logits.shape == (2, 4)
 
 
-@pytest.mark.parametrize('channel_kernel, channel_stride', [(6, 6),
-                                                            (8, 4)])
+@pytest.mark.parametrize('channel_kernel, channel_stride', [(6, 6), (8, 4)])
 def test_round_trip_stride_mixer(tmp_path, channel_kernel, channel_stride):
     """The notebook's StrideMixer, in its setting III form (kernel = stride
     = C / 2) and its overlapping form (int(C * 2/3), C - int(C * 2/3))."""
-    seed = randomise(
-        SeedStrideMixer(12, 3, 3, 2, 5, channel_kernel, channel_stride))
+    original = randomise_batch_norm(
+        OriginalStrideMixer(12, 3, 3, 2, 5, channel_kernel, channel_stride))
     target = mmpretrain_model(
         dict(
             type='SplitMixer',
@@ -357,11 +96,11 @@ def test_round_trip_stride_mixer(tmp_path, channel_kernel, channel_stride):
             mixer_setting='3D',
             channel_kernel_size=channel_kernel,
             channel_stride=channel_stride), 12, 5)
-    round_trip(tmp_path, seed, target, 12)
+    round_trip(tmp_path, original, target, 12)
     converted = torch.load(tmp_path / 'converted.pth', weights_only=True)
     assert converted['meta']['source_layout'] == 'stridemixer'
-    assert converter.stride_mixer_kernel(converted['state_dict']) == (
-        channel_kernel, channel_stride)
+    assert converter.stride_mixer_kernel(
+        converted['state_dict']) == (channel_kernel, channel_stride)
 
 
 @pytest.mark.parametrize('setting, spatial_trick', [('I', True), ('II', True),
@@ -372,16 +111,16 @@ def test_round_trip_sequential(tmp_path, setting, spatial_trick):
     """The notebook's nn.Sequential models (SplitMixerI ... V, and
     SplitMixerI_channel_only without the spatial trick)."""
     dim = 12 if setting == 'III' else 13
-    seed = randomise(
-        seed_sequential(setting, dim, 3, 3, 2, 5, spatial_trick))
+    original = randomise_batch_norm(
+        original_sequential(setting, dim, 3, 3, 2, 5, spatial_trick))
     target = mmpretrain_model(
         dict(
             type='SplitMixer',
             arch=dict(embed_dims=dim, depth=3, patch_size=2, kernel_size=3),
             mixer_setting=setting,
             spatial_trick=spatial_trick), dim, 5)
-    round_trip(tmp_path, seed, target, 12)
-    assert converter.detect_layout(seed.state_dict()) == 'sequential'
+    round_trip(tmp_path, original, target, 12)
+    assert converter.detect_layout(original.state_dict()) == 'sequential'
 
 
 @pytest.mark.parametrize('layout', ['sequential', 'timm'])
@@ -390,32 +129,33 @@ def test_round_trip_convmixers(tmp_path, layout):
     mmpretrain's ConvMixer and into our backbone with both tricks off."""
     arch = dict(embed_dims=10, depth=2, patch_size=2, kernel_size=3)
     if layout == 'timm':
-        seed = randomise(TimmConvMixer(10, 2, 3, 2, 4))
+        original = randomise_batch_norm(TimmConvMixer(10, 2, 3, 2, 4))
     else:
-        seed = randomise(seed_sequential(None, 10, 2, 3, 2, 4, False))
+        original = randomise_batch_norm(
+            original_sequential(None, 10, 2, 3, 2, 4, False))
     convmixer = mmpretrain_model(dict(type='ConvMixer', arch=arch), 10, 4)
-    round_trip(tmp_path, seed, convmixer, 8)
+    round_trip(tmp_path, original, convmixer, 8)
     ours = mmpretrain_model(
         dict(
             type='SplitMixer',
             arch=arch,
             spatial_trick=False,
             channel_trick=False), 10, 4)
-    round_trip(tmp_path, seed, ours, 8)
+    round_trip(tmp_path, original, ours, 8)
     expected = 'convmixer' if layout == 'timm' else 'sequential'
-    assert converter.detect_layout(seed.state_dict()) == expected
+    assert converter.detect_layout(original.state_dict()) == expected
 
 
 def test_every_layout_is_detected():
     layouts = {
-        'splitmixer': SeedSplitMixer(12, 2, 3, 2, 5, 'I'),
-        'stridemixer': SeedStrideMixer(12, 2, 3, 2, 5, 8, 4),
-        'sequential': seed_sequential('IV', 12, 2, 3, 2, 5),
+        'splitmixer': OriginalSplitMixer(12, 2, 3, 2, 5, 'I'),
+        'stridemixer': OriginalStrideMixer(12, 2, 3, 2, 5, 8, 4),
+        'sequential': original_sequential('IV', 12, 2, 3, 2, 5),
         'convmixer': TimmConvMixer(12, 2, 3, 2, 5),
     }
     for name, model in layouts.items():
         assert converter.detect_layout(model.state_dict()) == name
-        converted = converter.convert_seed_state_dict(model.state_dict())
+        converted = converter.convert_original_state_dict(model.state_dict())
         assert len(converted) == len(model.state_dict())
         assert 'head.fc.weight' in converted
 
@@ -423,30 +163,30 @@ def test_every_layout_is_detected():
 def test_layout_errors():
     # Keys of no layout at all.
     with pytest.raises(ValueError, match='matches none of the layouts'):
-        converter.convert_seed_state_dict(
+        converter.convert_original_state_dict(
             {'encoder.layer.0.weight': torch.zeros(1)})
     # A StrideMixer with a key of another layout: the closest layout is
     # named, with the key it does not know.
-    state = SeedStrideMixer(12, 1, 3, 2, 5, 8, 4).state_dict()
+    state = OriginalStrideMixer(12, 1, 3, 2, 5, 8, 4).state_dict()
     state['mixer_blocks.1.0.mixer.weight'] = torch.zeros(1)
-    with pytest.raises(ValueError,
-                       match=r"'stridemixer'.*mixer_blocks\.1\.0"):
-        converter.convert_seed_state_dict(state)
+    with pytest.raises(ValueError, match=r"'stridemixer'.*mixer_blocks\.1\.0"):
+        converter.convert_original_state_dict(state)
     # A Sequential whose head is not where the depth puts it.
-    state = seed_sequential('I', 12, 2, 3, 2, 5).state_dict()
+    state = original_sequential('I', 12, 2, 3, 2, 5).state_dict()
     state['9.weight'] = state.pop('7.weight')
     state['9.bias'] = state.pop('7.bias')
     with pytest.raises(ValueError, match=r"'sequential'.*9\.weight"):
-        converter.convert_seed_state_dict(state)
-    # A gap in the block indices of a Sequential.
-    state = {(f'{int(k.split(".")[0]) + 1}.{k.split(".", 1)[1]}'
-              if k.startswith('4.') else k): v
-             for k, v in seed_sequential('I', 12, 2, 3, 2, 5).state_dict()
-             .items()}
+        converter.convert_original_state_dict(state)
+    # A gap in the block indices of a Sequential: block 4 named 5.
+    state = {
+        '5.' + key[2:] if key.startswith('4.') else key: value
+        for key, value in original_sequential('I', 12, 2, 3, 2,
+                                              5).state_dict().items()
+    }
     with pytest.raises(ValueError, match=r'5\.0\.fn'):
-        converter.convert_seed_state_dict(state)
+        converter.convert_original_state_dict(state)
     with pytest.raises(ValueError, match='empty state dict'):
-        converter.convert_seed_state_dict({})
+        converter.convert_original_state_dict({})
 
 
 @pytest.mark.parametrize('config, setting', [
@@ -457,30 +197,26 @@ def test_paper_config_loads_converted(tmp_path, config, setting):
     """A paper-size checkpoint, nested under 'state_dict' with a
     DataParallel prefix, loads strictly into the model of the paper config,
     and the converter runs as a script."""
-    from mmsplitmix.analysis.config_inputs import (build_model_from_config,
-                                                   load_config)
-    seed = randomise(
-        SeedSplitMixer(256, 8, 5, 2, 10, setting, setting is not None))
-    src, dst = tmp_path / 'seed.pth', tmp_path / 'converted.pth'
+    from tests.test_configs.configs_testing import build_model, load_config
+    original = randomise_batch_norm(
+        OriginalSplitMixer(256, 8, 5, 2, 10, setting, setting is not None))
+    src, dst = tmp_path / 'original.pth', tmp_path / 'converted.pth'
     torch.save(
         dict(
             epoch=100,
-            state_dict={f'module.{k}': v
-                        for k, v in seed.state_dict().items()}), src)
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, str(TOOL), str(src), str(dst)],
-                          capture_output=True, text=True, env=env,
-                          cwd=str(ROOT))
-    assert proc.returncode == 0, proc.stderr
+            state_dict={
+                f'module.{k}': v
+                for k, v in original.state_dict().items()
+            }), src)
+    proc = run_tool([TOOL, src, dst], cwd=ROOT)
     assert 'converted' in proc.stdout
-    model = build_model_from_config(load_config(str(ROOT / 'configs' /
-                                                    config)))
+    model = build_model(load_config(ROOT / 'configs' / config))
     load_checkpoint(model, str(dst), map_location='cpu', strict=True)
     model.eval()
-    seed.eval()
+    original.eval()
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(model(x, mode='tensor'), seed(x))
+        torch.testing.assert_close(model(x, mode='tensor'), original(x))
 
 
 def test_errors(tmp_path):
@@ -495,8 +231,11 @@ def test_errors(tmp_path):
     with pytest.raises(ValueError, match='not a model checkpoint'):
         converter.main([str(listing), str(tmp_path / 'o.pth')])
     foreign = tmp_path / 'foreign.pth'
-    torch.save({'patch_emb.0.weight': torch.zeros(1),
-                'blocks.0.attn.qkv.weight': torch.zeros(1)}, foreign)
+    torch.save(
+        {
+            'patch_emb.0.weight': torch.zeros(1),
+            'blocks.0.attn.qkv.weight': torch.zeros(1)
+        }, foreign)
     with pytest.raises(ValueError, match='blocks.0.attn.qkv.weight'):
         converter.main([str(foreign), str(tmp_path / 'o.pth')])
     unsafe = tmp_path / 'unsafe.pth'

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from tools_testing import REPO_ROOT
+from tests.test_tools.tools_testing import REPO_ROOT
 
 SCRIPT = REPO_ROOT / 'tools' / 'offline_wheels.sh'
 #: What a machine with torch, torchvision, numpy and Pillow already has:
@@ -61,12 +61,13 @@ def requirement_closure(names):
 
 
 def run_script(args, env=None, **kwargs):
-    return subprocess.run(['bash', SCRIPT] + [str(a) for a in args],
-                          capture_output=True,
-                          text=True,
-                          timeout=120,
-                          env=env or dict(os.environ),
-                          **kwargs)
+    return subprocess.run(
+        ['bash', SCRIPT] + [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env or dict(os.environ),
+        **kwargs)
 
 
 def listed(*args):
@@ -85,10 +86,8 @@ def test_pinned_set_covers_the_requirements():
         assert pure[name] == importlib.metadata.version(name), name
     needed = requirement_closure(['mmengine', 'mmcv-lite', 'mmpretrain'])
     already_there = requirement_closure(BARE_PYTORCH)
-    missing = {
-        ALIASES.get(name, name)
-        for name in needed - already_there
-    } - set(every)
+    missing = {ALIASES.get(name, name)
+               for name in needed - already_there} - set(every)
     assert not missing, f'not in the pinned set: {sorted(missing)}'
     # The default set is pure Python: its wheels fit any platform.
     for name in pure:
@@ -134,7 +133,8 @@ def test_download_runs_pip_for_the_target(fake_python, tmp_path):
     args = calls.read_text().split('\n')[:-1]
     assert args[5:7] == ['--python-version', '3.11']
     assert args[9:13] == [
-        '--platform', 'manylinux_2_17_x86_64', '-d', str(wheels)
+        '--platform', 'manylinux_2_17_x86_64', '-d',
+        str(wheels)
     ]
     assert len(args[13:]) == len(listed('--with-binary'))
 
@@ -142,8 +142,8 @@ def test_download_runs_pip_for_the_target(fake_python, tmp_path):
 @pytest.mark.parametrize('args, message', [
     (['download'], 'missing DIR'),
     (['download', 'a', 'b'], "one DIR expected, got 'a' and 'b'"),
-    (['download', 'w', '--python-version', '312'],
-     "--python-version must look like 3.12, got '312'"),
+    (['download', 'w', '--python-version', '312'
+      ], "--python-version must look like 3.12, got '312'"),
     (['download', 'w', '--python-version'], '--python-version needs a value'),
     (['download', 'w', '--bogus'], "unknown option '--bogus'"),
     (['install'], 'missing DIR'),
@@ -207,12 +207,13 @@ def test_install_adds_missing_wheels_and_prints_the_export(tmp_path):
     assert 'mmengine, mmcv and mmpretrain import' in proc.stderr
     assert (site / 'offline_probe' / '__init__.py').is_file()
     assert not (site / 'pytest').exists()
-    probe = subprocess.run(
-        [sys.executable, '-c', 'import offline_probe; '
-         'print(offline_probe.VALUE)'],
-        env=dict(env, PYTHONPATH=str(site)),
-        capture_output=True,
-        text=True)
+    probe = subprocess.run([
+        sys.executable, '-c', 'import offline_probe; '
+        'print(offline_probe.VALUE)'
+    ],
+                           env=dict(env, PYTHONPATH=str(site)),
+                           capture_output=True,
+                           text=True)
     assert probe.stdout == '42\n', probe.stderr
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tools_testing import TOOLS, run_tool, tool_env
-
 import mmsplitmix  # noqa: F401  (SplitMixer, safe checkpoint loader)
+from tests.test_tools.tools_testing import TOOLS, run_tool, tool_env
 
 
 def free_port():
@@ -103,8 +102,8 @@ exec "$@"
     fake_srun.chmod(0o755)
     env = tool_env()
     env['PATH'] = f'{bin_dir}{os.pathsep}{env["PATH"]}'
-    env.update(GPUS='1', GPUS_PER_NODE='1', CPUS_PER_TASK='2',
-               PYTHON=sys.executable)
+    env.update(
+        GPUS='1', GPUS_PER_NODE='1', CPUS_PER_TASK='2', PYTHON=sys.executable)
     checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
     proc = subprocess.run([
         'bash', TOOLS / 'slurm_test.sh', 'debug', 'tiny-test', tiny_config,
@@ -117,9 +116,8 @@ exec "$@"
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     srun_args = record.read_text().split()
     assert srun_args[:2] == ['-p', 'debug']
-    for option in ('--job-name=tiny-test', '--ntasks=1',
-                   '--ntasks-per-node=1', '--cpus-per-task=2',
-                   '--launcher=slurm'):
+    for option in ('--job-name=tiny-test', '--ntasks=1', '--ntasks-per-node=1',
+                   '--cpus-per-task=2', '--launcher=slurm'):
         assert option in srun_args
     assert 'Distributed launcher: slurm' in proc.stdout + proc.stderr
     assert printed_accuracy(proc.stdout) == pytest.approx(
@@ -141,14 +139,12 @@ def test_checkpoint_that_runs_code_is_refused(trained_work_dir, tiny_config,
     marker = tmp_path / 'code_ran'
     checkpoint = tmp_path / 'malicious.pth'
     real = torch.load(
-        Path(trained_work_dir['work_dir']) / 'epoch_3.pth',
-        weights_only=False)
+        Path(trained_work_dir['work_dir']) / 'epoch_3.pth', weights_only=False)
     real['meta']['note'] = _CreatesMarker(str(marker))
     torch.save(real, checkpoint)
-    proc = run_tool([
-        TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path
-    ],
-                    check=False)
+    proc = run_tool(
+        [TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path],
+        check=False)
     assert proc.returncode != 0
     assert 'UnsafeCheckpointError' in proc.stderr
     assert f'Refused to load checkpoint {str(checkpoint)!r}' in proc.stderr
@@ -180,8 +176,7 @@ def test_bad_arguments_fail_early_naming_the_path(trained_work_dir,
     assert 'config file not found' in proc.stderr
 
 
-def test_get_model_loads_a_training_checkpoint(trained_work_dir,
-                                               tiny_config):
+def test_get_model_loads_a_training_checkpoint(trained_work_dir, tiny_config):
     from mmpretrain import get_model
 
     checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
@@ -218,8 +213,8 @@ def test_mim_train_and_test(tiny_config, tmp_path):
     checkpoint = work_dir / 'epoch_1.pth'
     assert checkpoint.is_file()
     proc = subprocess.run([
-        _mim(), 'test', 'mmsplitmix', tiny_config, '--checkpoint',
-        checkpoint, '--work-dir', work_dir
+        _mim(), 'test', 'mmsplitmix', tiny_config, '--checkpoint', checkpoint,
+        '--work-dir', work_dir
     ],
                           env=env,
                           capture_output=True,
@@ -250,17 +245,17 @@ def test_checkpoint_of_another_model_is_refused(tiny_config, tmp_path):
             type='ImageClassifier',
             backbone=dict(
                 type='ConvMixer',
-                arch=dict(
-                    embed_dims=16, depth=2, patch_size=4, kernel_size=3)),
+                arch=dict(embed_dims=16, depth=2, patch_size=4,
+                          kernel_size=3)),
             neck=dict(type='GlobalAveragePooling'),
             head=dict(type='LinearClsHead', num_classes=3, in_channels=16)))
     checkpoint = tmp_path / 'convmixer.pth'
-    torch.save(dict(meta=dict(epoch=1), state_dict=convmixer.state_dict()),
-               checkpoint)
-    proc = run_tool([
-        TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path
-    ],
-                    check=False)
+    torch.save(
+        dict(meta=dict(epoch=1), state_dict=convmixer.state_dict()),
+        checkpoint)
+    proc = run_tool(
+        [TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path],
+        check=False)
     assert proc.returncode == 1
     assert 'Test metrics:' not in proc.stdout
     assert 'Traceback' not in proc.stderr
@@ -297,10 +292,9 @@ def test_work_dir_that_is_a_file_is_a_clear_error(trained_work_dir,
     not_a_dir = tmp_path / 'file.txt'
     not_a_dir.write_text('x')
     checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
-    proc = run_tool([
-        TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', not_a_dir
-    ],
-                    check=False)
+    proc = run_tool(
+        [TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', not_a_dir],
+        check=False)
     assert proc.returncode == 2
     assert (f'--work-dir must be a directory, got the file '
             f'{str(not_a_dir)!r}') in proc.stderr
@@ -312,12 +306,13 @@ def test_deploy_channels_last_and_compile_give_the_same_results(
         trained_work_dir, tiny_config, tmp_path):
     checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
     outputs = {}
-    for name, flags in (('plain', []), ('fast', [
-            '--deploy', '--channels-last', '--compile'
-    ])):
+    for name, flags in (('plain', []),
+                        ('fast', ['--deploy', '--channels-last',
+                                  '--compile'])):
         proc = run_tool([
-            TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir',
-            tmp_path / name, '--out', tmp_path / f'{name}.pkl'
+            TOOLS /
+            'test.py', tiny_config, checkpoint, '--work-dir', tmp_path /
+            name, '--out', tmp_path / f'{name}.pkl'
         ] + flags)
         outputs[name] = proc.stdout + proc.stderr
         assert printed_accuracy(proc.stdout) == pytest.approx(

@@ -15,13 +15,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from tools_testing import (REPO_ROOT, TINY_CONFIG, TOOLS, checkpoints_in,
-                           run_tool, tool_env)
-
 import mmsplitmix  # noqa: F401  (safe checkpoint loader)
 from mmsplitmix.utils import load_checkpoint_file
-
-TESTS_DIR = Path(__file__).resolve().parent
+from tests.test_tools.tools_testing import (REPO_ROOT, TINY_CONFIG, TOOLS,
+                                            checkpoints_in, run_tool, tool_env)
 
 
 def free_port():
@@ -69,21 +66,22 @@ def test_resume_after_sigkill_matches_uninterrupted_run(
     pausing_config = tmp_path / 'tiny_pausing.py'
     pausing_config.write_text(
         f'_base_ = [{str(tiny_config)!r}]\n'
-        "custom_imports = dict(imports=['mmsplitmix', 'pause_hook'], "
+        "custom_imports = dict(imports=['mmsplitmix', "
+        "'tests.test_tools.pause_hook'], "
         'allow_failed_imports=False)\n'
         f'custom_hooks = [dict(type="PauseAfterFirstEpochHook", '
         f'marker={str(marker)!r})]\n')
     work_dir = tmp_path / 'work'
     env = tool_env()
-    env['PYTHONPATH'] += os.pathsep + str(TESTS_DIR)
     killed_log = tmp_path / 'killed_run.log'
     with open(killed_log, 'w') as log:
-        proc = subprocess.Popen(
-            [sys.executable, TOOLS / 'train.py', pausing_config,
-             '--work-dir', work_dir],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([
+            sys.executable, TOOLS / 'train.py', pausing_config, '--work-dir',
+            work_dir
+        ],
+                                env=env,
+                                stdout=log,
+                                stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 180
             while not marker.exists():
@@ -103,9 +101,8 @@ def test_resume_after_sigkill_matches_uninterrupted_run(
     assert checkpoints_in(work_dir) == ['epoch_1.pth']
 
     # `--resume` alone continues from the latest checkpoint of the work dir.
-    resumed = run_tool([
-        TOOLS / 'train.py', tiny_config, '--work-dir', work_dir, '--resume'
-    ])
+    resumed = run_tool(
+        [TOOLS / 'train.py', tiny_config, '--work-dir', work_dir, '--resume'])
     output = resumed.stdout + resumed.stderr
     assert 'resumed epoch: 1' in output
     assert 'Epoch(train) [1]' not in output
@@ -125,8 +122,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(
         assert torch.equal(resumed_weights[name], value), name
 
 
-def test_resume_from_named_checkpoint(trained_work_dir, tiny_config,
-                                      tmp_path):
+def test_resume_from_named_checkpoint(trained_work_dir, tiny_config, tmp_path):
     checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_2.pth'
     proc = run_tool([
         TOOLS / 'train.py', tiny_config, '--work-dir', tmp_path, '--resume',
@@ -192,11 +188,13 @@ def test_channels_last_and_compile_train_the_same_model(
     assert 'channels-last memory format' in output
     assert 'Model has been "compiled"' in output
     # the same function: the same weights up to float rounding
-    reference = state_dict(
-        Path(trained_work_dir['work_dir']) / 'epoch_3.pth')
+    reference = state_dict(Path(trained_work_dir['work_dir']) / 'epoch_3.pth')
     for key, value in state_dict(tmp_path / 'epoch_3.pth').items():
         torch.testing.assert_close(
-            value.float(), reference[key].float(), rtol=1e-3, atol=1e-4,
+            value.float(),
+            reference[key].float(),
+            rtol=1e-3,
+            atol=1e-4,
             msg=key)
 
 
@@ -270,8 +268,8 @@ randomness = dict(seed=0)
     ])
     assert checkpoints_in(work_dir)[-1] == 'epoch_2.pth'
     proc = run_tool([
-        TOOLS / 'test.py', user_config, work_dir / 'epoch_2.pth',
-        '--work-dir', work_dir
+        TOOLS / 'test.py', user_config, work_dir / 'epoch_2.pth', '--work-dir',
+        work_dir
     ])
     assert re.search(r'accuracy/top1: [0-9.]+', proc.stdout)
 
@@ -295,13 +293,6 @@ def derived_config(tmp_path, base, body, name='derived.py', imports=()):
                     f'custom_imports = dict(imports={modules!r}, '
                     'allow_failed_imports=False)\n' + body)
     return path
-
-
-def plugin_env(**extra):
-    env = tool_env()
-    env['PYTHONPATH'] += os.pathsep + str(TESTS_DIR)
-    env.update(extra)
-    return env
 
 
 def assert_same_weights(path, reference_path):
@@ -334,9 +325,12 @@ def last_checkpoint_of(work_dir):
 def test_kill_during_a_save_keeps_a_resumable_checkpoint(
         trained_work_dir, tiny_config, tmp_path, fault_file, nth, kept):
     config = derived_config(
-        tmp_path, tiny_config, QUICKSTART_CHECKPOINTS, imports=['save_faults'])
+        tmp_path,
+        tiny_config,
+        QUICKSTART_CHECKPOINTS,
+        imports=['tests.test_tools.save_faults'])
     work_dir = tmp_path / 'work'
-    env = plugin_env(
+    env = tool_env(
         SAVE_FAULT='kill', SAVE_FAULT_FILE=fault_file, SAVE_FAULT_NTH=str(nth))
     proc = run_tool([TOOLS / 'train.py', config, '--work-dir', work_dir],
                     env=env,
@@ -350,10 +344,9 @@ def test_kill_during_a_save_keeps_a_resumable_checkpoint(
     best = glob.glob(str(work_dir / 'best_*.pth'))
     assert len(best) == 1 and state_dict(best[0])
 
-    resumed = run_tool([
-        TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'
-    ],
-                       env=plugin_env())
+    resumed = run_tool(
+        [TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'],
+        env=tool_env())
     output = resumed.stdout + resumed.stderr
     assert 'resumed epoch: 1' in output
     assert epoch_checkpoints(work_dir) == ['epoch_3.pth']
@@ -365,10 +358,12 @@ def test_kill_during_a_save_keeps_a_resumable_checkpoint(
 def test_full_disk_during_a_save_is_an_error_naming_the_file(
         trained_work_dir, tiny_config, tmp_path):
     config = derived_config(
-        tmp_path, tiny_config, QUICKSTART_CHECKPOINTS, imports=['save_faults'])
+        tmp_path,
+        tiny_config,
+        QUICKSTART_CHECKPOINTS,
+        imports=['tests.test_tools.save_faults'])
     work_dir = tmp_path / 'work'
-    env = plugin_env(
-        SAVE_FAULT='enospc', SAVE_FAULT_FILE=r'\.?epoch_2\.pth')
+    env = tool_env(SAVE_FAULT='enospc', SAVE_FAULT_FILE=r'\.?epoch_2\.pth')
     proc = run_tool([TOOLS / 'train.py', config, '--work-dir', work_dir],
                     env=env,
                     check=False)
@@ -384,10 +379,9 @@ def test_full_disk_during_a_save_is_an_error_naming_the_file(
     assert last_checkpoint_of(work_dir) == str(work_dir / 'epoch_1.pth')
     assert state_dict(work_dir / 'epoch_1.pth')
 
-    resumed = run_tool([
-        TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'
-    ],
-                       env=plugin_env())
+    resumed = run_tool(
+        [TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'],
+        env=tool_env())
     assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
     assert_same_weights(work_dir / 'epoch_3.pth',
                         Path(trained_work_dir['work_dir']) / 'epoch_3.pth')
@@ -408,9 +402,8 @@ def test_resume_falls_back_to_the_newest_readable_checkpoint(
     work_dir = copy_run(trained_work_dir, tmp_path / 'work')
     newest = work_dir / 'epoch_3.pth'
     newest.write_bytes(newest.read_bytes()[:1000])  # truncated by a crash
-    proc = run_tool([
-        TOOLS / 'train.py', tiny_config, '--work-dir', work_dir, '--resume'
-    ])
+    proc = run_tool(
+        [TOOLS / 'train.py', tiny_config, '--work-dir', work_dir, '--resume'])
     output = proc.stdout + proc.stderr
     assert (f'--resume: skipping checkpoint {str(newest)!r}, which cannot '
             'be resumed from') in output
@@ -440,16 +433,20 @@ def test_resume_in_an_empty_work_dir_says_it_starts_from_scratch(
 def test_a_second_run_into_a_used_work_dir_is_refused_unless_asked(
         trained_work_dir, tiny_config, tmp_path):
     work_dir = copy_run(trained_work_dir, tmp_path / 'work')
-    before = {name: (work_dir / name).read_bytes()
-              for name in checkpoints_in(work_dir)}
+    before = {
+        name: (work_dir / name).read_bytes()
+        for name in checkpoints_in(work_dir)
+    }
     proc = run_tool([TOOLS / 'train.py', tiny_config, '--work-dir', work_dir],
                     check=False)
     assert proc.returncode == 2
     assert (f'work dir {str(work_dir)!r} already holds the checkpoints of a '
             'run') in proc.stderr
     assert '--resume' in proc.stderr and '--new-run' in proc.stderr
-    assert {name: (work_dir / name).read_bytes()
-            for name in checkpoints_in(work_dir)} == before
+    assert {
+        name: (work_dir / name).read_bytes()
+        for name in checkpoints_in(work_dir)
+    } == before
 
     proc = run_tool([
         TOOLS / 'train.py', tiny_config, '--work-dir', work_dir, '--new-run',
@@ -460,15 +457,18 @@ def test_a_second_run_into_a_used_work_dir_is_refused_unless_asked(
     assert last_checkpoint_of(work_dir) == str(work_dir / 'epoch_1.pth')
     archived = glob.glob(str(work_dir / 'previous_runs' / '*'))
     assert len(archived) == 1
-    assert {name: (Path(archived[0]) / name).read_bytes()
-            for name in before} == before
+    assert {
+        name: (Path(archived[0]) / name).read_bytes()
+        for name in before
+    } == before
 
 
 # The paper's augmentation (scale-1 crop, flip, RandAugment 2 ops at 12 of
 # torchvision's 31 levels) with data workers, and no fixed seed, as in the
 # paper's configs.
-RANDAUGMENT_BASE = (REPO_ROOT / 'configs' / '_base_' / 'datasets' /
-                    'pipelines' / 'torchvision_randaugment.py')
+RANDAUGMENT_BASE = (
+    REPO_ROOT / 'configs' / '_base_' / 'datasets' / 'pipelines' /
+    'torchvision_randaugment.py')
 
 
 def paper_randaugment():
@@ -507,18 +507,19 @@ def test_resume_with_augmentation_and_workers_is_bit_exact(
     marker = tmp_path / 'paused'
     pausing = tmp_path / 'augmenting_pausing.py'
     pausing.write_text(
-        augmenting_config(tiny_config, ['mmsplitmix', 'pause_hook']) +
+        augmenting_config(tiny_config,
+                          ['mmsplitmix', 'tests.test_tools.pause_hook']) +
         f'custom_hooks = [dict(type="PauseAfterFirstEpochHook", '
         f'marker={str(marker)!r})]\n')
     work_dir = tmp_path / 'killed'
     log_path = tmp_path / 'killed.log'
     with open(log_path, 'w') as log:
-        proc = subprocess.Popen(
-            [sys.executable, TOOLS / 'train.py', pausing, '--work-dir',
-             work_dir],
-            env=plugin_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([
+            sys.executable, TOOLS / 'train.py', pausing, '--work-dir', work_dir
+        ],
+                                env=tool_env(),
+                                stdout=log,
+                                stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 180
             while not marker.exists():
@@ -539,10 +540,10 @@ def test_resume_with_augmentation_and_workers_is_bit_exact(
         TOOLS / 'train.py', config, '--work-dir', reference, '--cfg-options',
         f'randomness.seed={seed}'
     ],
-             env=plugin_env())
+             env=tool_env())
     resumed = run_tool(
         [TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume'],
-        env=plugin_env())
+        env=tool_env())
     assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
     weights = state_dict(work_dir / 'epoch_3.pth')
     expected = state_dict(reference / 'epoch_3.pth')
@@ -557,7 +558,7 @@ def test_resume_with_augmentation_and_workers_is_bit_exact(
         TOOLS / 'train.py', config, '--work-dir', other, '--cfg-options',
         f'randomness.seed={seed + 1}', 'train_cfg.max_epochs=1'
     ],
-             env=plugin_env())
+             env=tool_env())
     assert not torch.equal(
         state_dict(other / 'epoch_1.pth')['backbone.stem.0.weight'],
         state_dict(reference / 'epoch_1.pth')['backbone.stem.0.weight'])
@@ -574,13 +575,12 @@ def test_data_workers_compute_with_one_thread_each(tiny_config, tmp_path):
         f"dict(type='RecordThreads', out_dir={str(probe_dir)!r}), "
         "dict(type='PackInputs')]))\n"
         'train_cfg = dict(max_epochs=1)\n',
-        imports=['thread_probe'])
-    env = plugin_env()
+        imports=['tests.test_tools.thread_probe'])
+    env = tool_env()
     for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
         env.pop(name)
     proc = run_tool(
-        [TOOLS / 'train.py', config, '--work-dir', tmp_path / 'work'],
-        env=env)
+        [TOOLS / 'train.py', config, '--work-dir', tmp_path / 'work'], env=env)
     records = [json.loads(p.read_text()) for p in probe_dir.glob('*.json')]
     assert len(records) == 2  # one per worker
     for record in records:
@@ -617,7 +617,7 @@ def test_val_split_missing_a_class_folder_is_refused(tiny_data, tmp_path):
         'train_cfg.max_epochs=1'
     ])
     assert 'Found no valid file in the folder green' in (proc.stdout +
-                                                          proc.stderr)
+                                                         proc.stderr)
     assert re.search(r'Epoch\(val\) \[1\]\[2/2\]\s+accuracy/top1',
                      proc.stdout + proc.stderr)
 
@@ -626,8 +626,7 @@ def test_load_from_with_another_head_says_what_it_skipped(
         trained_work_dir, tiny_config, tmp_path):
     checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
     config = derived_config(
-        tmp_path, tiny_config,
-        f'load_from = {str(checkpoint)!r}\n'
+        tmp_path, tiny_config, f'load_from = {str(checkpoint)!r}\n'
         'model = dict(head=dict(num_classes=4))\n'
         'train_cfg = dict(max_epochs=1)\n'
         'val_dataloader = None\nval_cfg = None\nval_evaluator = None\n')

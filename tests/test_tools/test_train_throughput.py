@@ -1,14 +1,13 @@
 """train_throughput.py on the CPU with tiny sizes: the generated CIFAR-10
 files, the three measurements and the report (never the speeds
 themselves)."""
-import importlib.util
 import json
 import pickle
 
 import numpy as np
 import pytest
 
-from tools_testing import REPO_ROOT, run_tool
+from tests.test_tools.tools_testing import REPO_ROOT, load_tool, run_tool
 
 TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'train_throughput.py'
 # A small SplitMixer in the paper's recipe, so that the CPU run is quick.
@@ -17,15 +16,7 @@ TINY_MODEL = [
     'model.head.in_channels=16'
 ]
 
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('train_throughput', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-train_throughput = _load_tool()
+train_throughput = load_tool('analysis_tools/train_throughput.py')
 
 
 def test_generated_cifar10_has_the_real_layout(tmp_path):
@@ -107,9 +98,9 @@ def test_measures_the_paper_recipe_end_to_end(tmp_path):
     data_root = tmp_path / 'data'
     work_dir = tmp_path / 'work'
     proc = run_tool([
-        TOOL, '--num-images', 60, '--batch-size', 8, '--warmup', 1,
-        '--iters', 3, '--num-workers', 1, '--data-root', data_root,
-        '--work-dir', work_dir, '--out', out, '--cfg-options'
+        TOOL, '--num-images', 60, '--batch-size', 8, '--warmup', 1, '--iters',
+        3, '--num-workers', 1, '--data-root', data_root, '--work-dir',
+        work_dir, '--out', out, '--cfg-options'
     ] + TINY_MODEL)
     result = json.loads(out.read_text())
     settings = result['settings']
@@ -146,8 +137,7 @@ def test_measures_the_paper_recipe_end_to_end(tmp_path):
     assert 'RandAugment' in log and 'GeneratedCIFAR10' in log
 
 
-def test_bad_arguments_fail_before_anything_is_written(tiny_config,
-                                                       tmp_path):
+def test_bad_arguments_fail_before_anything_is_written(tiny_config, tmp_path):
     data_root = tmp_path / 'data'
     base = ['--data-root', str(data_root)]
     a_file = tmp_path / 'file'
@@ -158,8 +148,8 @@ def test_bad_arguments_fail_before_anything_is_written(tiny_config,
         (['--num-images', '0'], ValueError, '--num-images must be >= 1'),
         (['--warmup', '0'], ValueError, '--warmup must be >= 1'),
         (['--num-workers', '-1'], ValueError, '--num-workers must be >= 0'),
-        (['--work-dir', str(a_file)], NotADirectoryError,
-         '--work-dir must be a folder'),
+        (['--work-dir',
+          str(a_file)], NotADirectoryError, '--work-dir must be a folder'),
         (['--out', str(tmp_path / 'no' / 'x.json')], FileNotFoundError,
          '--out: the folder'),
         ([str(tiny_config)], ValueError,

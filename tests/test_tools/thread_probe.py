@@ -24,6 +24,6 @@ class RecordThreads(BaseTransform):
             cv2_threads=cv2.getNumThreads(),
             omp_env=os.environ.get('OMP_NUM_THREADS'),
             mkl_env=os.environ.get('MKL_NUM_THREADS'))
-        Path(self.out_dir, f'{os.getpid()}.json').write_text(
-            json.dumps(record))
+        Path(self.out_dir,
+             f'{os.getpid()}.json').write_text(json.dumps(record))
         return results

@@ -4,6 +4,7 @@ Everything runs on generated data: three classes of 32 x 32 images whose
 colour depends on the class, laid out as image folders for mmpretrain's
 ``CustomDataset``, and a tiny SplitMixer (16 channels, 2 blocks).
 """
+import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -78,6 +79,32 @@ resume = False
 '''
 
 
+def load_tool(relative_path):
+    """Import ``tools/<relative_path>`` as a module, once per process.
+
+    The tools are scripts, not a package: a script imports the modules
+    beside it by name, since Python puts its folder first on the path. So
+    does this, while the module runs its imports; every module of the
+    folder is imported once, under its name.
+    """
+    path = TOOLS / relative_path
+    loaded = sys.modules.get(path.stem)
+    if loaded is not None and getattr(loaded, '__file__', None) == str(path):
+        return loaded
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[path.stem]
+        raise
+    finally:
+        sys.path.remove(str(path.parent))
+    return module
+
+
 def make_image_folders(root):
     """Write ``IMAGES_PER_CLASS`` noisy single-colour images per class."""
     rng = np.random.default_rng(0)
@@ -90,9 +117,10 @@ def make_image_folders(root):
             Image.fromarray(image).save(folder / f'{i}.png')
 
 
-def tool_env():
+def tool_env(**overrides):
     """Environment for the tool subprocesses: quiet, one thread each, and
-    the repository importable."""
+    the repository importable (the project and its test helpers, such as
+    the hooks of ``tests.test_tools``), with ``overrides`` set last."""
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
         [str(REPO_ROOT)] + [p for p in [env.get('PYTHONPATH')] if p])
@@ -103,6 +131,7 @@ def tool_env():
     for name in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
                  'MASTER_PORT'):
         env.pop(name, None)
+    env.update(overrides)
     return env
 
 
@@ -111,12 +140,13 @@ def run_tool(args, cwd=None, timeout=240, check=True, env=None):
 
     On an unexpected exit status the output is shown in the failure.
     """
-    proc = subprocess.run([sys.executable] + [str(a) for a in args],
-                          cwd=cwd,
-                          env=env or tool_env(),
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable] + [str(a) for a in args],
+        cwd=cwd,
+        env=env or tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(
             f'{args} exited with {proc.returncode}\n--- stdout ---\n'
@@ -126,5 +156,5 @@ def run_tool(args, cwd=None, timeout=240, check=True, env=None):
 
 def checkpoints_in(work_dir):
     return sorted(
-        p for p in os.listdir(work_dir) if p.endswith('.pth')
-        and osp.isfile(osp.join(work_dir, p)))
+        p for p in os.listdir(work_dir)
+        if p.endswith('.pth') and osp.isfile(osp.join(work_dir, p)))

@@ -4,8 +4,7 @@ import os
 import pytest
 
 from mmsplitmix.utils.atomic_io import (CheckpointSaveError, atomic_write,
-                                        atomic_write_text,
-                                        is_temporary_file,
+                                        atomic_write_text, is_temporary_file,
                                         remove_stale_temporary_files,
                                         temporary_path)
 

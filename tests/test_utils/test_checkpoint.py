@@ -32,8 +32,8 @@ def training_checkpoint():
     model(torch.ones(1, 4)).sum().backward()
     optimizer.step()
     return dict(
-        meta=dict(epoch=2, iter=6, seed=0, dataset_meta=dict(classes=('a',
-                                                                     'b'))),
+        meta=dict(
+            epoch=2, iter=6, seed=0, dataset_meta=dict(classes=('a', 'b'))),
         state_dict=model.state_dict(),
         message_hub=hub.state_dict(),
         optimizer=optimizer.state_dict(),
@@ -58,8 +58,7 @@ def test_loads_a_training_checkpoint_with_weights_only(tmp_path):
     assert loaded['param_schedulers'][0]['milestones'] == {2: 1}
     for name, value in checkpoint['state_dict'].items():
         assert torch.equal(loaded['state_dict'][name], value)
-    assert loaded['optimizer']['state'][0]['momentum_buffer'].shape == (2,
-                                                                        4)
+    assert loaded['optimizer']['state'][0]['momentum_buffer'].shape == (2, 4)
 
 
 @pytest.mark.parametrize('dtype', ALLOWED_NUMPY_DTYPES)
@@ -107,8 +106,9 @@ def test_pickled_code_is_refused_and_does_not_run(tmp_path, zip_format):
     marker = tmp_path / 'code_ran'
     path = tmp_path / 'malicious.pth'
     torch.save(
-        dict(state_dict=dict(w=torch.ones(1)), meta=_CreatesMarker(
-            str(marker))),
+        dict(
+            state_dict=dict(w=torch.ones(1)),
+            meta=_CreatesMarker(str(marker))),
         path,
         _use_new_zipfile_serialization=zip_format)
     with pytest.raises(UnsafeCheckpointError) as info:
@@ -125,8 +125,7 @@ def test_pickled_code_is_refused_and_does_not_run(tmp_path, zip_format):
 
 
 @pytest.mark.parametrize(
-    'payload',
-    [
+    'payload', [
         np.array([1, 'x'], dtype=object),
         _GetattrOfAllowedClass(),
         np.array([(1, 2.0)], dtype=[('a', 'i4'), ('b', 'f8')]),
@@ -182,8 +181,8 @@ def test_missing_checkpoint_names_the_file(tmp_path):
 @pytest.mark.parametrize('keep', [0, 10, 200, 0.5])
 def test_truncated_checkpoint_names_the_file(tmp_path, zip_format, keep):
     full = tmp_path / 'full.pth'
-    torch.save(training_checkpoint(), full,
-               _use_new_zipfile_serialization=zip_format)
+    torch.save(
+        training_checkpoint(), full, _use_new_zipfile_serialization=zip_format)
     data = full.read_bytes()
     size = int(len(data) * keep) if isinstance(keep, float) else keep
     path = tmp_path / 'truncated.pth'

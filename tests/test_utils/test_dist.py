@@ -34,11 +34,12 @@ def clean_env(monkeypatch):
 
 
 def test_wrapper_cfg_without_one_in_the_config():
-    assert cpu_model_wrapper_cfg(None, find_unused_parameters=True) == dict(
-        type='MMDistributedDataParallel',
-        broadcast_buffers=False,
-        find_unused_parameters=True,
-        device_ids=None)
+    assert cpu_model_wrapper_cfg(
+        None, find_unused_parameters=True) == dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=True,
+            device_ids=None)
 
 
 def test_wrapper_cfg_keeps_user_options_and_drops_gpu_ids():
@@ -99,8 +100,10 @@ def test_torchrun_environment_on_cpu_uses_gloo_and_cpu_ddp(clean_env):
     # DDP on the CPU with these options works (it fails with device_ids).
     model = MMDistributedDataParallel(
         module=torch.nn.Linear(2, 2),
-        **{k: v
-           for k, v in cfg.model_wrapper_cfg.items() if k != 'type'})
+        **{
+            k: v
+            for k, v in cfg.model_wrapper_cfg.items() if k != 'type'
+        })
     model(torch.ones(1, 2)).sum().backward()
 
 
@@ -112,8 +115,8 @@ def test_slurm_environment_on_cpu(clean_env):
     clean_env.setenv('SLURM_NODELIST', 'node-1')
     clean_env.setenv('MASTER_ADDR', '127.0.0.1')
     port = free_port()
-    assert init_cpu_process_group(
-        'slurm', dict(backend='gloo', port=port)) == 'gloo'
+    assert init_cpu_process_group('slurm', dict(backend='gloo',
+                                                port=port)) == 'gloo'
     assert os.environ['MASTER_PORT'] == str(port)
     assert (os.environ['RANK'], os.environ['WORLD_SIZE'],
             os.environ['LOCAL_RANK']) == ('0', '1', '0')

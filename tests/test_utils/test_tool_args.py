@@ -21,8 +21,8 @@ def test_cfg_options_accept_pairs_and_name_a_malformed_one(capsys):
             parser().parse_args(['--cfg-options', *bad])
         err = capsys.readouterr().err
         assert 'tool: error: --cfg-options' in err
-    assert "'a.b' is not a KEY=VALUE pair" in (
-        _error(['--cfg-options', 'a.b'], capsys))
+    assert "'a.b' is not a KEY=VALUE pair" in (_error(['--cfg-options', 'a.b'],
+                                                      capsys))
 
 
 def _error(argv, capsys):
@@ -36,16 +36,22 @@ def test_config_syntax_errors_name_the_file_and_line(tmp_path):
     base.write_text('a = 1\nb = dict(\n')
     child = tmp_path / 'child.py'
     child.write_text(f'_base_ = [{str(base)!r}]\nc = 2\n')
-    with pytest.raises(ConfigError, match=rf"config file '{base}' has a "
-                       r'syntax error at line 2 .*\(a base of'):
+    with pytest.raises(
+            ConfigError,
+            match=rf"config file '{base}' has a "
+            r'syntax error at line 2 .*\(a base of'):
         load_config(str(child))
-    with pytest.raises(ConfigError, match=rf"config file '{base}' has a "
-                       'syntax error at line 2'):
+    with pytest.raises(
+            ConfigError,
+            match=rf"config file '{base}' has a "
+            'syntax error at line 2'):
         load_config(str(base))
     broken = tmp_path / 'broken.py'
     broken.write_text('x = undefined_name + 1\n')
-    with pytest.raises(ConfigError, match=rf"config file '{broken}' could "
-                       "not be loaded: NameError: name 'undefined_name'"):
+    with pytest.raises(
+            ConfigError,
+            match=rf"config file '{broken}' could "
+            "not be loaded: NameError: name 'undefined_name'"):
         load_config(str(broken))
 
 
@@ -54,8 +60,8 @@ def test_config_syntax_errors_name_the_file_and_line(tmp_path):
      'train_cfg.max_epochs must be a positive int, got -1'),
     (dict(by_epoch=True, max_epochs=2.5),
      'train_cfg.max_epochs must be a positive int, got 2.5'),
-    (dict(by_epoch=False, max_iters=0),
-     'train_cfg.max_iters must be a positive int, got 0'),
+    (dict(by_epoch=False,
+          max_iters=0), 'train_cfg.max_iters must be a positive int, got 0'),
     (dict(by_epoch=True), 'train_cfg.max_epochs is not set'),
     (dict(by_epoch=True, max_epochs=2, val_interval=0),
      'train_cfg.val_interval must be a positive int, got 0'),

@@ -3,7 +3,7 @@ can run in, and compare each model at its best.
 
 All models are measured in one process, each mode of each model as its own
 copy, after warm-up, as the median of repeated steps taken round-robin (see
-:mod:`mmsplitmix.analysis.throughput`). The modes are eager,
+``throughput.py`` beside this script). The modes are eager,
 channels_last, compile, channels_last+compile, and deploy and
 deploy+compile for models with a deploy form (inference only). The first
 table lists every mode with the time of its first step apart (that is where
@@ -41,23 +41,17 @@ import sys
 from pathlib import Path
 
 import torch
+from benchmark_report import (add_speedups, best_modes, format_modes_table,
+                              format_table, plot_throughput, write_json)
+from config_inputs import build_model_from_config, input_shape_for, load_config
+from reference_mixers import has_reference, to_reference_model
+from throughput import (MODES, BenchmarkCase, measure_throughput,
+                        mode_features, profile_operators, supports_mode)
 
 from mmsplitmix.analysis import get_complexity
-from mmsplitmix.analysis.benchmark_report import (add_speedups, best_modes,
-                                                  format_modes_table,
-                                                  format_table,
-                                                  plot_throughput, write_json)
-from mmsplitmix.analysis.config_inputs import (build_model_from_config,
-                                               input_shape_for, load_config)
-from mmsplitmix.analysis.reference_mixers import (has_reference,
-                                                   to_reference_model)
-from mmsplitmix.analysis.throughput import (MODES, BenchmarkCase,
-                                            measure_throughput,
-                                            mode_features, profile_operators,
-                                            supports_mode)
 
-#: The seed's speed comparison: ConvMixer-256/8 and SplitMixer I-IV at the
-#: CIFAR setting (32 px) and at the 224 px setting.
+#: The original code's speed comparison: ConvMixer-256/8 and SplitMixer I-IV
+#: at the CIFAR setting (32 px) and at the 224 px setting.
 PAPER_CONFIGS = (
     'convmixer/convmixer-256-8_1xb512_cifar10.py',
     'splitmixer/splitmixer-i-256-8_1xb512_cifar10.py',
@@ -231,6 +225,7 @@ def sweep_models(setting: str) -> list:
     :data:`SWEEP_SETTINGS`), ConvMixer-256/8 first."""
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
+
     import mmsplitmix  # noqa: F401  (registers SplitMixer)
 
     spec = SWEEP_SETTINGS[setting]

@@ -16,11 +16,10 @@ Example::
 import argparse
 import sys
 
+from config_inputs import build_model_from_config, input_shape_for, load_config
 from mmengine.config import DictAction
 
 from mmsplitmix.analysis import format_millions, get_complexity
-from mmsplitmix.analysis.config_inputs import (build_model_from_config,
-                                               input_shape_for, load_config)
 
 
 def parse_args(argv=None):

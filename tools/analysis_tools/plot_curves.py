@@ -4,7 +4,8 @@ Reads the ``scalars.json`` that mmengine's ``LocalVisBackend`` writes under
 ``WORK_DIR/<timestamp>/vis_data/`` (the newest run when given a work dir).
 
 Example:
-    python tools/analysis_tools/plot_curves.py work_dirs/my_run --out curves.png
+    python tools/analysis_tools/plot_curves.py work_dirs/my_run \\
+        --out curves.png
 """
 import argparse
 import json
@@ -56,7 +57,9 @@ def plot_curves(train, val, out_file, title=None):
     ax_loss.set_xlabel('iteration')
     ax_loss.set_ylabel('training loss')
     ax_loss.grid(alpha=0.3)
-    for key in sorted({k for r in val for k in r if k.startswith('accuracy/')}):
+    for key in sorted({k
+                       for r in val
+                       for k in r if k.startswith('accuracy/')}):
         points = [(r['step'], r[key]) for r in val if key in r]
         ax_acc.plot(*zip(*points), marker='o', label=key)
     ax_acc.set_xlabel('epoch')

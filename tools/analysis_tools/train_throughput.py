@@ -186,8 +186,8 @@ def write_cifar10(root, num_images: int, seed: int = 0) -> Path:
     sizes = [len(part) for part in np.array_split(np.arange(num_images), 5)]
     batches = [(name, f'training batch {i + 1} of 5', size)
                for i, (name, size) in enumerate(zip(TRAIN_FILES, sizes))]
-    batches.append((TEST_FILE, 'testing batch 1 of 1',
-                    max(1, num_images // 5)))
+    batches.append((TEST_FILE, 'testing batch 1 of 1', max(1,
+                                                           num_images // 5)))
     for name, label, size in batches:
         entry = {
             'batch_label': label,
@@ -257,7 +257,8 @@ def prepare_config(cfg, args, data_root, work_dir):
     the generated dataset with the config's training pipeline."""
     train_tool = load_train_tool()
     train_args = train_tool.build_parser().parse_args(
-        [args.config, '--work-dir', str(work_dir), '--no-validate'] +
+        [args.config, '--work-dir',
+         str(work_dir), '--no-validate'] +
         (['--cfg-options'] + args.cfg_options if args.cfg_options else []))
     dataset = cfg.train_dataloader.dataset
     dataset.type = GENERATED_DATASET
@@ -356,8 +357,7 @@ def precision_of(optim_wrapper) -> str:
     from mmengine.optim import AmpOptimWrapper
     if isinstance(optim_wrapper, AmpOptimWrapper):
         dtype = optim_wrapper.cast_dtype
-        name = 'float16' if dtype is None else str(dtype).replace(
-            'torch.', '')
+        name = 'float16' if dtype is None else str(dtype).replace('torch.', '')
         return f'AMP ({name})'
     return 'fp32'
 
@@ -443,15 +443,13 @@ def run(cfg, args, data_root, work_dir):
     cfg = prepare_config(cfg, args, data_root, work_dir)
     runner = build_runner(cfg)
     device = get_device()
-    loader = runner.build_dataloader(
-        cfg.train_dataloader, seed=runner.seed)
+    loader = runner.build_dataloader(cfg.train_dataloader, seed=runner.seed)
     dataset_images = len(loader.dataset)
-    iters = args.iters or math.ceil(dataset_images /
-                                    cfg.train_dataloader.batch_size)
+    iters = args.iters or math.ceil(
+        dataset_images / cfg.train_dataloader.batch_size)
 
     print(f'data pipeline alone: {args.warmup} + {iters} batches')
-    data_images, data_seconds, batch = measure_data(loader, args.warmup,
-                                                    iters)
+    data_images, data_seconds, batch = measure_data(loader, args.warmup, iters)
     del loader  # ends its worker processes
 
     print(f'whole training loop: {args.warmup} + {iters} iterations')

@@ -29,18 +29,25 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Export scikit-learn digits as train/val image folders')
     parser.add_argument(
-        'out_dir', nargs='?', default='data/digits',
+        'out_dir',
+        nargs='?',
+        default='data/digits',
         help='output folder (default: data/digits)')
     parser.add_argument(
-        '--val-ratio', type=float, default=0.2,
+        '--val-ratio',
+        type=float,
+        default=0.2,
         help='fraction of every class held out for validation (default 0.2)')
     parser.add_argument(
-        '--size', type=int, default=32,
+        '--size',
+        type=int,
+        default=32,
         help='side of the saved square images in pixels (default 32)')
     parser.add_argument(
         '--seed', type=int, default=0, help='seed of the split (default 0)')
     parser.add_argument(
-        '--force', action='store_true',
+        '--force',
+        action='store_true',
         help='rewrite the images even if the folder is already complete')
     args = parser.parse_args(argv)
     if not 0 < args.val_ratio < 1:
@@ -66,8 +73,7 @@ def stratified_split(labels, val_ratio, seed):
 def to_image(pixels, size):
     """An 8x8 array with values 0..16 as a ``size`` x ``size`` RGB image."""
     grey = np.clip(pixels * (255.0 / 16.0), 0, 255).astype(np.uint8)
-    image = Image.fromarray(grey, mode='L').resize((size, size),
-                                                   Image.BICUBIC)
+    image = Image.fromarray(grey, mode='L').resize((size, size), Image.BICUBIC)
     return image.convert('RGB')
 
 
@@ -83,8 +89,8 @@ def export_digits(out_dir, val_ratio=0.2, size=32, seed=0, force=False):
 
     digits = load_digits()
     labels = digits.target
-    splits = dict(zip(('train', 'val'),
-                      stratified_split(labels, val_ratio, seed)))
+    splits = dict(
+        zip(('train', 'val'), stratified_split(labels, val_ratio, seed)))
     out_dir = Path(out_dir)
     counts = {}
     for split, indices in splits.items():
@@ -109,8 +115,8 @@ def main(argv=None):
     if osp.isfile(args.out_dir):
         sys.exit(f'error: out_dir {args.out_dir!r} is a file, expected a '
                  'folder')
-    counts = export_digits(args.out_dir, args.val_ratio, args.size,
-                           args.seed, args.force)
+    counts = export_digits(args.out_dir, args.val_ratio, args.size, args.seed,
+                           args.force)
     print(f'digits written to {args.out_dir}: {counts["train"]} training '
           f'and {counts["val"]} held-out images in 10 classes; training '
           f'pixels: mean {counts["mean"]:.2f}, std {counts["std"]:.2f} '

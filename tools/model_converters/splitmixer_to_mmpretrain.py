@@ -1,7 +1,7 @@
-"""Convert a checkpoint of the SplitMixer reference code into an mmpretrain
+"""Convert a checkpoint of the original SplitMixer code into an mmpretrain
 ``ImageClassifier`` checkpoint.
 
-The reference code saves its models in four layouts; the converter tells
+The original code saves its models in four layouts; the converter tells
 them apart by their parameter names:
 
 ``splitmixer``: the ``SplitMixer`` class of its timm models and of its CIFAR
@@ -34,7 +34,7 @@ notebook (settings I-V, either trick on or off, ConvMixer with both off)::
     {depth+5}                        Linear classifier (after pooling and
                                      flattening at depth+3 and depth+4)
 
-``convmixer``: timm's ``ConvMixer``, the baseline of the reference's
+``convmixer``: timm's ``ConvMixer``, the baseline of the original code's
 throughput and Food-101 scripts::
 
     stem.{0,2}   blocks.{i}.0.fn.{0,2}   blocks.{i}.1   blocks.{i}.3   head
@@ -76,6 +76,9 @@ _STRIDE_CHANNEL = re.compile(r'^channel_mixer\.(\d+)\.([03])\.(.+)$')
 _CONVMIXER_BLOCK = re.compile(r'^blocks\.(\d+)\.(0\.fn\.|[13]\.)(.+)$')
 _SEQUENTIAL_KEY = re.compile(r'^(\d+)\.(.+)$')
 _PARAM = re.compile(r'^[a-z_]+$')  # weight, bias, running_mean, ...
+# What the blocks of the ``sequential`` layout hold: spatial mixing,
+# channel mixer, BatchNorm.
+_BLOCK_PARTS = ('0.fn.', '1.', '3.')
 
 _STEM = 'backbone.stem.'
 _HEAD = 'head.fc.'
@@ -120,7 +123,7 @@ def _stridemixer_key(key: str) -> str:
     match = _STRIDE_CHANNEL.match(key)
     if match:
         block, index, rest = match.groups()
-        if index == '0':  # the Conv3d, the backbone's StrideChannelMixer
+        if index == '0':  # the Conv3d, the backbone's Conv3dChannelMixer
             return _stage(int(block), f'1.mixer.{rest}')
         return _stage(int(block), f'3.{rest}')
     raise KeyError(key)
@@ -162,8 +165,8 @@ def _convert_sequential(
     parsed = [(key, _SEQUENTIAL_KEY.match(key)) for key in keys]
     blocks = sorted({
         int(m.group(1))
-        for _, m in parsed if m and int(m.group(1)) >= 3 and
-        not _PARAM.match(m.group(2))
+        for _, m in parsed
+        if m and int(m.group(1)) >= 3 and not _PARAM.match(m.group(2))
     })
     depth = len(blocks)
     head = 3 + depth + 2
@@ -179,7 +182,7 @@ def _convert_sequential(
         elif index == head and rest in ('weight', 'bias'):
             names[key] = _HEAD + rest
         elif 3 <= index < 3 + depth and not direct and rest.startswith(
-                ('0.fn.', '1.', '3.')):
+                _BLOCK_PARTS):
             names[key] = _stage(index - 3, rest)
         else:
             # Also every key of a block beyond a gap in the block indices.
@@ -222,27 +225,27 @@ def detect_layout(state_dict: Dict[str, torch.Tensor]) -> str:
         layouts = '; '.join(f'{name} ({pattern})'
                             for name, (_, pattern) in LAYOUTS.items())
         raise ValueError(
-            'the checkpoint matches none of the layouts of the SplitMixer '
-            f'reference code: {layouts}; its keys begin '
+            'the checkpoint matches none of the layouts of the original '
+            f'SplitMixer code: {layouts}; its keys begin '
             f'{_show(list(state_dict))}')
     if unknown:
         raise ValueError(
-            f'{len(unknown)} keys are not part of the SplitMixer reference '
+            f'{len(unknown)} keys are not part of the original code\'s '
             f'layout {best!r} ({LAYOUTS[best][1]}), the closest to this '
             f'checkpoint: {_show(unknown)}')
     return best
 
 
-def convert_seed_state_dict(
+def convert_original_state_dict(
         state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """Rename a reference-code state dict to mmpretrain names.
+    """Rename a state dict of the original code to mmpretrain names.
 
     The layout is detected from the keys (see :func:`detect_layout`);
     :func:`convert_with_layout` also returns it.
 
     Args:
         state_dict (dict[str, Tensor]): Parameters and buffers of the
-            reference model.
+            original model.
 
     Returns:
         OrderedDict[str, Tensor]: The same tensors under the names of an
@@ -250,17 +253,17 @@ def convert_seed_state_dict(
         backbone.
 
     Raises:
-        ValueError: When ``state_dict`` holds keys outside every reference
-            layout, or none at all.
+        ValueError: When ``state_dict`` holds keys outside every layout of
+            the original code, or none at all.
     """
     return convert_with_layout(state_dict)[1]
 
 
 def convert_with_layout(
-    state_dict: Dict[str, torch.Tensor]
-) -> Tuple[str, Dict[str, torch.Tensor]]:
+    state_dict: Dict[str,
+                     torch.Tensor]) -> Tuple[str, Dict[str, torch.Tensor]]:
     """``(layout, converted state dict)``, see
-    :func:`convert_seed_state_dict`."""
+    :func:`convert_original_state_dict`."""
     if state_dict and all(key.startswith('module.') for key in state_dict):
         state_dict = {key[len('module.'):]: v for key, v in state_dict.items()}
     layout = detect_layout(state_dict)
@@ -287,8 +290,8 @@ def stride_mixer_kernel(
     return kernel, (channels - kernel) // (windows - 1)
 
 
-def load_seed_state_dict(path: str) -> Dict[str, torch.Tensor]:
-    """Read the state dict of a reference-code checkpoint, weights only.
+def load_original_state_dict(path: str) -> Dict[str, torch.Tensor]:
+    """Read the state dict of a checkpoint of the original code, weights only.
 
     Raises:
         FileNotFoundError: When ``path`` does not exist.
@@ -324,7 +327,7 @@ def load_seed_state_dict(path: str) -> Dict[str, torch.Tensor]:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Convert a checkpoint of the SplitMixer reference code '
+        description='Convert a checkpoint of the original SplitMixer code '
         '(its SplitMixer, StrideMixer, nn.Sequential notebook models or '
         'timm ConvMixer; the layout is detected) to an mmpretrain '
         'checkpoint')
@@ -335,7 +338,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    layout, state_dict = convert_with_layout(load_seed_state_dict(args.src))
+    layout, state_dict = convert_with_layout(
+        load_original_state_dict(args.src))
     dst_dir = osp.dirname(osp.abspath(args.dst))
     if not osp.isdir(dst_dir):
         raise FileNotFoundError(

@@ -9,8 +9,6 @@ data_preprocessor = dict(
     mean=[129.3105, 124.1085, 112.404],
     std=[68.2125, 65.4075, 70.4055])
 
-train_dataloader = dict(
-    dataset=dict(type=dataset_type, data_root=data_root))
-val_dataloader = dict(
-    dataset=dict(type=dataset_type, data_root=data_root))
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
 test_dataloader = val_dataloader

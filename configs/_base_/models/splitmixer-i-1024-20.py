@@ -3,8 +3,7 @@ model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='SplitMixer',
-        arch=dict(
-            embed_dims=1024, depth=20, patch_size=14, kernel_size=9),
+        arch=dict(embed_dims=1024, depth=20, patch_size=14, kernel_size=9),
         mixer_setting='I',
         ratio=2 / 3,
     ),
@@ -14,7 +13,7 @@ model = dict(
         num_classes=1000,
         in_channels=1024,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        # PyTorch's default Linear initialisation, as in the reference
+        # PyTorch's default Linear initialisation, as in the original
         # code (LinearClsHead's default draws Normal(0, 0.01)).
         init_cfg=None,
         topk=(1, 5),

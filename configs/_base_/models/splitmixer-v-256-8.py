@@ -14,7 +14,7 @@ model = dict(
         num_classes=10,
         in_channels=256,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        # PyTorch's default Linear initialisation, as in the reference
+        # PyTorch's default Linear initialisation, as in the original
         # code (LinearClsHead's default draws Normal(0, 0.01)).
         init_cfg=None,
     ))

@@ -7,10 +7,7 @@ optim_wrapper = dict(
     constructor='AmpFallbackOptimWrapperConstructor',
     type='AmpOptimWrapper',
     optimizer=dict(
-        type='AdamW',
-        lr=0.01,
-        weight_decay=0.05,
-        eps=1e-8,
+        type='AdamW', lr=0.01, weight_decay=0.05, eps=1e-8,
         betas=(0.9, 0.999)),
     paramwise_cfg=dict(
         norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0),

@@ -136,8 +136,8 @@ class AtomicCheckpointHook(CheckpointHook):
                 best_ckpt_key = f'best_ckpt_{key_indicator}'
                 previous_best = self.best_ckpt_path_dict[key_indicator]
 
-            best_score = runner.message_hub.get_info(
-                best_score_key, self.init_value_map[rule])
+            best_score = runner.message_hub.get_info(best_score_key,
+                                                     self.init_value_map[rule])
             if key_score is None or not self.is_better_than[key_indicator](
                     key_score, best_score):
                 continue

@@ -1,12 +1,15 @@
-from .channel_mixers import (IndependentSegmentChannelMixer,
+from .channel_mixers import (CHANNEL_MIXERS, MIXER_SETTINGS, BaseChannelMixer,
+                             Conv3dChannelMixer,
+                             IndependentSegmentChannelMixer,
                              PartialChannelMixer, SharedSegmentChannelMixer,
-                             SingleSegmentChannelMixer, StrideChannelMixer,
-                             TwoPassChannelMixer, build_channel_mixer)
-from .splitmixer import MIXER_SETTINGS, SplitMixer
+                             SingleSegmentChannelMixer, TwoPassChannelMixer,
+                             build_channel_mixer, channel_mixer_class)
+from .splitmixer import SplitMixer
 
 __all__ = [
-    'SplitMixer', 'MIXER_SETTINGS', 'PartialChannelMixer',
-    'SingleSegmentChannelMixer', 'SharedSegmentChannelMixer',
-    'IndependentSegmentChannelMixer', 'TwoPassChannelMixer',
-    'StrideChannelMixer', 'build_channel_mixer'
+    'SplitMixer', 'MIXER_SETTINGS', 'CHANNEL_MIXERS', 'BaseChannelMixer',
+    'PartialChannelMixer', 'SingleSegmentChannelMixer',
+    'SharedSegmentChannelMixer', 'IndependentSegmentChannelMixer',
+    'TwoPassChannelMixer', 'Conv3dChannelMixer', 'build_channel_mixer',
+    'channel_mixer_class'
 ]

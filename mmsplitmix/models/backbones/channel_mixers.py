@@ -3,21 +3,32 @@
 Every mixer maps a ``(N, C, H, W)`` tensor to a tensor of the same shape.
 Channels that a mixer does not touch pass through unchanged. The parameter
 names (``mixer``, ``mixer.{j}``, ``mixer1``/``mixer2``) follow the layout of
-the reference implementation, so that its checkpoints convert by renaming
+the original code, so that its checkpoints convert by renaming
 module prefixes only.
+
+Each setting is one class: it declares its name (``setting``), checks its own
+arguments and builds itself from the backbone's arguments
+(:meth:`BaseChannelMixer.from_backbone_args`). :data:`CHANNEL_MIXERS` maps
+the names to the classes, and :data:`MIXER_SETTINGS` lists them.
 """
 from abc import ABCMeta, abstractmethod
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Type
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.registry import Registry
+
+#: The channel mixer class of each setting, under the setting's name. Its
+#: location is this module, which registers every setting.
+CHANNEL_MIXERS = Registry(
+    'channel mixer', scope='mmsplitmix', locations=[__name__])
 
 
 def partial_channels(channels: int, ratio: float) -> int:
     """Number of channels a partial mixer (settings I and V) convolves.
 
-    The reference implementation floors ``channels * ratio``.
+    The original code floors ``channels * ratio``.
     """
     return int(channels * ratio)
 
@@ -53,12 +64,50 @@ def _pointwise(conv: nn.Conv2d, x: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def _needs_grad(x: torch.Tensor, module: nn.Module) -> bool:
-    return torch.is_grad_enabled() and (x.requires_grad or any(
-        p.requires_grad for p in module.parameters()))
+    return torch.is_grad_enabled() and (x.requires_grad
+                                        or any(p.requires_grad
+                                               for p in module.parameters()))
 
 
-class _ChannelMixer(nn.Module, metaclass=ABCMeta):
-    """Base of the mixers: runs :meth:`mix` on the channels of the input.
+def _check_divisible(setting: str, channels: int, num_segments: int) -> None:
+    if channels % num_segments != 0:
+        raise ValueError(
+            f'mixer_setting {setting!r} needs the number of channels '
+            f'(embed_dims, {channels}) divisible by num_segments '
+            f'({num_segments})')
+
+
+def _register(setting: str):
+    """Register a mixer class as the one of ``setting``."""
+
+    def register(cls: type) -> type:
+        cls.setting = setting
+        return CHANNEL_MIXERS.register_module(name=setting, module=cls)
+
+    return register
+
+
+class BaseChannelMixer(nn.Module, metaclass=ABCMeta):
+    """Base of the channel mixers of the settings.
+
+    Attributes:
+        setting (str): Name of the setting, set by the registration.
+    """
+    setting: str = ''
+
+    @classmethod
+    @abstractmethod
+    def from_backbone_args(cls, channels: int, block_index: int, ratio: float,
+                           num_segments: int, kernel_size: Optional[int],
+                           stride: Optional[int]) -> 'BaseChannelMixer':
+        """The mixer of block ``block_index`` from the arguments of the
+        backbone (see :class:`SplitMixer`); each setting takes what it
+        uses."""
+
+
+class _ChannelMixer(BaseChannelMixer):
+    """Base of the slicing mixers: runs :meth:`mix` on the channels of the
+    input.
 
     A channels-last input is mixed through its NHWC view, where channel
     ranges are column blocks of one matrix, and the output stays
@@ -112,6 +161,7 @@ def _mix_range(x: torch.Tensor, conv: nn.Conv2d, start: int, end: int,
     return torch.cat(parts, dim=dim) if len(parts) > 1 else parts[0]
 
 
+@_register('I')
 class PartialChannelMixer(_ChannelMixer):
     """Setting I: one conv over a fraction of the channels.
 
@@ -136,10 +186,16 @@ class PartialChannelMixer(_ChannelMixer):
         self.mixer = nn.Conv2d(
             self.mixed_channels, self.mixed_channels, kernel_size=1)
 
+    @classmethod
+    def from_backbone_args(cls, channels, block_index, ratio, num_segments,
+                           kernel_size, stride):
+        return cls(channels, ratio, block_index)
+
     def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         return _mix_range(x, self.mixer, self.start, self.end, dim)
 
 
+@_register('II')
 class SingleSegmentChannelMixer(_ChannelMixer):
     """Setting II: one of ``num_segments`` segments is mixed per block.
 
@@ -160,10 +216,16 @@ class SingleSegmentChannelMixer(_ChannelMixer):
         width = self.end - self.start
         self.mixer = nn.Conv2d(width, width, kernel_size=1)
 
+    @classmethod
+    def from_backbone_args(cls, channels, block_index, ratio, num_segments,
+                           kernel_size, stride):
+        return cls(channels, num_segments, block_index)
+
     def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         return _mix_range(x, self.mixer, self.start, self.end, dim)
 
 
+@_register('III')
 class SharedSegmentChannelMixer(_ChannelMixer):
     """Setting III: every segment is mixed by one shared conv.
 
@@ -178,13 +240,15 @@ class SharedSegmentChannelMixer(_ChannelMixer):
 
     def __init__(self, channels: int, num_segments: int):
         super().__init__()
-        if channels % num_segments != 0:
-            raise ValueError(
-                f'setting III needs channels ({channels}) divisible by '
-                f'num_segments ({num_segments})')
+        _check_divisible(self.setting, channels, num_segments)
         self.num_segments = num_segments
         self.width = channels // num_segments
         self.mixer = nn.Conv2d(self.width, self.width, kernel_size=1)
+
+    @classmethod
+    def from_backbone_args(cls, channels, block_index, ratio, num_segments,
+                           kernel_size, stride):
+        return cls(channels, num_segments)
 
     def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         if dim == -1:
@@ -197,6 +261,7 @@ class SharedSegmentChannelMixer(_ChannelMixer):
         return out.reshape(n, c, h, w)
 
 
+@_register('IV')
 class IndependentSegmentChannelMixer(_ChannelMixer):
     """Setting IV: every segment is mixed by its own conv.
 
@@ -220,6 +285,11 @@ class IndependentSegmentChannelMixer(_ChannelMixer):
         self.mixer = nn.ModuleList(
             nn.Conv2d(width, width, kernel_size=1) for width in self.widths)
 
+    @classmethod
+    def from_backbone_args(cls, channels, block_index, ratio, num_segments,
+                           kernel_size, stride):
+        return cls(channels, num_segments)
+
     def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         # One grouped conv is the fastest forward, but on CPU its backward
         # is slower than that of one conv per segment, so CPU training takes
@@ -242,6 +312,7 @@ class IndependentSegmentChannelMixer(_ChannelMixer):
                          dim=dim)
 
 
+@_register('V')
 class TwoPassChannelMixer(_ChannelMixer):
     """Setting V: ``mixer1`` on the first ``int(C * ratio)`` channels, then
     ``mixer2`` on the last ``int(C * ratio)`` channels of that result.
@@ -260,12 +331,17 @@ class TwoPassChannelMixer(_ChannelMixer):
         self.mixer2 = nn.Conv2d(
             self.mixed_channels, self.mixed_channels, kernel_size=1)
 
+    @classmethod
+    def from_backbone_args(cls, channels, block_index, ratio, num_segments,
+                           kernel_size, stride):
+        return cls(channels, ratio)
+
     def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         mixed, channels = self.mixed_channels, self.channels
         if 2 * mixed <= channels:
             # The passes do not overlap: both read the input.
-            first, middle, last = x.split(
-                [mixed, channels - 2 * mixed, mixed], dim=dim)
+            first, middle, last = x.split([mixed, channels - 2 * mixed, mixed],
+                                          dim=dim)
             parts = [
                 _pointwise(self.mixer1, first, dim), middle,
                 _pointwise(self.mixer2, last, dim)
@@ -282,7 +358,8 @@ class TwoPassChannelMixer(_ChannelMixer):
         return torch.cat([kept, second], dim=dim)
 
 
-class StrideChannelMixer(nn.Module):
+@_register('3D')
+class Conv3dChannelMixer(BaseChannelMixer):
     """3-D convolution channel mixing.
 
     The channels are treated as a depth axis: a ``Conv3d`` with one input
@@ -293,7 +370,7 @@ class StrideChannelMixer(nn.Module):
     output channels, ordered filter-major (filter ``f`` of window ``p`` is
     channel ``f * P + p``).
 
-    Two forms of the reference code's ``StrideMixer``:
+    Two forms of the original code's ``StrideMixer``:
 
     - non-overlapping (its setting III): ``kernel_size = stride =
       C // num_segments``, the default here;
@@ -314,23 +391,44 @@ class StrideChannelMixer(nn.Module):
                  kernel_size: Optional[int] = None,
                  stride: Optional[int] = None):
         super().__init__()
-        if (kernel_size is None) != (stride is None):
-            raise ValueError(
-                'setting 3D needs both channel_kernel_size and '
-                f'channel_stride or neither, got {kernel_size} and {stride}')
-        if kernel_size is None:
-            if channels % num_segments != 0:
-                raise ValueError(
-                    f'setting 3D needs channels ({channels}) divisible by '
-                    f'num_segments ({num_segments})')
-            kernel_size = stride = channels // num_segments
+        kernel_size, stride = self.resolve_kernel(channels, num_segments,
+                                                  kernel_size, stride)
         filters, self.windows = self.geometry(channels, kernel_size, stride)
         self.kernel_size, self.stride = kernel_size, stride
         self.mixer = nn.Conv3d(
-            1,
-            filters,
-            kernel_size=(kernel_size, 1, 1),
-            stride=(stride, 1, 1))
+            1, filters, kernel_size=(kernel_size, 1, 1), stride=(stride, 1, 1))
+
+    @classmethod
+    def from_backbone_args(cls, channels, block_index, ratio, num_segments,
+                           kernel_size, stride):
+        return cls(channels, num_segments, kernel_size, stride)
+
+    @classmethod
+    def resolve_kernel(cls,
+                       channels: int,
+                       num_segments: int,
+                       kernel_size: Optional[int] = None,
+                       stride: Optional[int] = None) -> Tuple[int, int]:
+        """``(kernel_size, stride)``: the given pair, checked, or
+        ``C // num_segments`` for both (the non-overlapping form) when
+        neither is given.
+
+        Raises:
+            ValueError: When only one is given, when ``num_segments`` does
+                not divide C in the default form, or when the pair does not
+                give C outputs (see :meth:`geometry`).
+        """
+        if (kernel_size is None) != (stride is None):
+            given, missing = ('channel_kernel_size', 'channel_stride')
+            if kernel_size is None:
+                given, missing = missing, given
+            raise ValueError(f'{given} needs {missing} as well')
+        if kernel_size is None:
+            _check_divisible(cls.setting, channels, num_segments)
+            width = channels // num_segments
+            return width, width
+        cls.geometry(channels, kernel_size, stride)
+        return kernel_size, stride
 
     @staticmethod
     def geometry(channels: int, kernel_size: int,
@@ -349,8 +447,7 @@ class StrideChannelMixer(nn.Module):
                 f'channel_kernel_size must be in [1, {channels}] (the '
                 f'number of channels), got {kernel_size}')
         if stride < 1:
-            raise ValueError(
-                f'channel_stride must be positive, got {stride}')
+            raise ValueError(f'channel_stride must be positive, got {stride}')
         if (channels - kernel_size) % stride != 0:
             raise ValueError(
                 f'channel_kernel_size {kernel_size} and channel_stride '
@@ -373,6 +470,19 @@ class StrideChannelMixer(nn.Module):
         return out
 
 
+#: Names of the settings, in the paper's order (then 3-D channel mixing).
+MIXER_SETTINGS: Tuple[str, ...] = tuple(CHANNEL_MIXERS.module_dict)
+
+
+def channel_mixer_class(setting: str) -> Type[BaseChannelMixer]:
+    """The mixer class of ``setting`` (one of :data:`MIXER_SETTINGS`)."""
+    cls = CHANNEL_MIXERS.get(setting) if isinstance(setting, str) else None
+    if cls is None:
+        raise ValueError(f'unknown channel mixer setting {setting!r}; choose '
+                         f'one of {list(MIXER_SETTINGS)}')
+    return cls
+
+
 def build_channel_mixer(setting: str,
                         channels: int,
                         ratio: float,
@@ -383,19 +493,8 @@ def build_channel_mixer(setting: str,
     """Build the channel mixer of block ``block_index`` for ``setting``.
 
     ``channel_kernel_size`` and ``channel_stride`` are used by setting 3D
-    only (see :class:`StrideChannelMixer`).
+    only (see :class:`Conv3dChannelMixer`).
     """
-    if setting == 'I':
-        return PartialChannelMixer(channels, ratio, block_index)
-    if setting == 'II':
-        return SingleSegmentChannelMixer(channels, num_segments, block_index)
-    if setting == 'III':
-        return SharedSegmentChannelMixer(channels, num_segments)
-    if setting == 'IV':
-        return IndependentSegmentChannelMixer(channels, num_segments)
-    if setting == 'V':
-        return TwoPassChannelMixer(channels, ratio)
-    if setting == '3D':
-        return StrideChannelMixer(channels, num_segments,
-                                  channel_kernel_size, channel_stride)
-    raise ValueError(f'unknown channel mixer setting {setting!r}')
+    return channel_mixer_class(setting).from_backbone_args(
+        channels, block_index, ratio, num_segments, channel_kernel_size,
+        channel_stride)

@@ -13,10 +13,9 @@ from mmpretrain.registry import MODELS
 
 from mmsplitmix.utils.state_dict_fit import (CheckpointMismatchError,
                                              compare_state_dict, describe_fit)
-from .channel_mixers import (StrideChannelMixer, build_channel_mixer,
-                             partial_channels, segment_bounds)
-
-MIXER_SETTINGS = ('I', 'II', 'III', 'IV', 'V', '3D')
+from .channel_mixers import (MIXER_SETTINGS, Conv3dChannelMixer,
+                             build_channel_mixer, partial_channels,
+                             segment_bounds)
 
 
 def _depthwise_conv(channels: int, kernel_size: Tuple[int, int]) -> nn.Conv2d:
@@ -30,11 +29,7 @@ def _depthwise_conv(channels: int, kernel_size: Tuple[int, int]) -> nn.Conv2d:
     else:
         padding = 'same'
     return nn.Conv2d(
-        channels,
-        channels,
-        kernel_size,
-        groups=channels,
-        padding=padding)
+        channels, channels, kernel_size, groups=channels, padding=padding)
 
 
 def _refuse_weights_that_do_not_fit(module: nn.Module, state_dict: dict,
@@ -113,7 +108,7 @@ class SplitMixer(BaseBackbone):
             of the 3-D kernel. Give it together with ``channel_stride``; the
             windows must tile the channels and their number
             ``(C - channel_kernel_size) // channel_stride + 1`` must divide
-            C. The reference code's overlapping form is
+            C. The original code's overlapping form is
             ``int(C * ratio)`` with stride ``C - int(C * ratio)``.
             Defaults to None, ``C // num_segments``.
         channel_stride (int, optional): Setting 3D only: channel stride of
@@ -151,10 +146,10 @@ class SplitMixer(BaseBackbone):
     arch_settings: Dict[str, Dict[str, int]] = {
         '256/8': dict(embed_dims=256, depth=8, patch_size=2, kernel_size=5),
         '768/32': dict(embed_dims=768, depth=32, patch_size=7, kernel_size=7),
-        '1024/20': dict(
-            embed_dims=1024, depth=20, patch_size=14, kernel_size=9),
-        '1536/20': dict(
-            embed_dims=1536, depth=20, patch_size=7, kernel_size=9),
+        '1024/20':
+        dict(embed_dims=1024, depth=20, patch_size=14, kernel_size=9),
+        '1536/20':
+        dict(embed_dims=1536, depth=20, patch_size=7, kernel_size=9),
     }
     arch_keys = ('embed_dims', 'depth', 'patch_size', 'kernel_size')
     #: Size in bytes of one block activation of a batch slice in the deploy
@@ -188,27 +183,24 @@ class SplitMixer(BaseBackbone):
         self.patch_size = arch['patch_size']
         self.kernel_size = arch['kernel_size']
         _check_positive_int('in_channels', in_channels)
-        for name, flag in (('spatial_trick', spatial_trick),
-                           ('channel_trick', channel_trick),
+        for name, flag in (('spatial_trick', spatial_trick), ('channel_trick',
+                                                              channel_trick),
                            ('with_cp', with_cp), ('deploy', deploy)):
             if not isinstance(flag, bool):
                 raise TypeError(
                     f'{name} must be a bool, got {type(flag).__name__}')
         self.mixer_setting = self._check_mixer_setting(mixer_setting)
         self.ratio = self._check_ratio(ratio, self.embed_dims)
-        custom_3d = channel_kernel_size is not None or (
-            channel_stride is not None)
-        self.num_segments = self._check_num_segments(
-            num_segments, self.embed_dims,
-            None if custom_3d else self.mixer_setting)
+        self.num_segments = self._check_num_segments(num_segments,
+                                                     self.embed_dims)
         self.channel_kernel_size, self.channel_stride = self._check_3d_kernel(
             channel_kernel_size, channel_stride, self.embed_dims,
             self.mixer_setting if channel_trick else None, self.num_segments)
         self.spatial_trick = spatial_trick
         self.channel_trick = channel_trick
         self.out_indices = self._check_out_indices(out_indices, self.depth)
-        if isinstance(frozen_stages, bool) or not isinstance(
-                frozen_stages, numbers.Integral):
+        if isinstance(frozen_stages,
+                      bool) or not isinstance(frozen_stages, numbers.Integral):
             raise TypeError('frozen_stages must be an int, got '
                             f'{type(frozen_stages).__name__}')
         if not 0 <= frozen_stages <= self.depth:
@@ -223,15 +215,13 @@ class SplitMixer(BaseBackbone):
                 in_channels,
                 dims,
                 kernel_size=self.patch_size,
-                stride=self.patch_size),
-            build_activation_layer(act_cfg),
+                stride=self.patch_size), build_activation_layer(act_cfg),
             build_norm_layer(norm_cfg, dims)[1])
         self.stages = nn.Sequential(*[
             nn.Sequential(
                 Residual(self._spatial_mixer(norm_cfg, act_cfg)),
                 self._channel_mixer(i), build_activation_layer(act_cfg),
-                build_norm_layer(norm_cfg, dims)[1])
-            for i in range(self.depth)
+                build_norm_layer(norm_cfg, dims)[1]) for i in range(self.depth)
         ])
         self._freeze_stages()
         self.register_load_state_dict_pre_hook(
@@ -288,19 +278,15 @@ class SplitMixer(BaseBackbone):
         return float(ratio)
 
     @staticmethod
-    def _check_num_segments(num_segments, channels: int, setting: str) -> int:
-        if isinstance(num_segments, bool) or not isinstance(
-                num_segments, numbers.Integral):
+    def _check_num_segments(num_segments, channels: int) -> int:
+        if isinstance(num_segments,
+                      bool) or not isinstance(num_segments, numbers.Integral):
             raise TypeError('num_segments must be an int, got '
                             f'{type(num_segments).__name__}')
         if not 2 <= num_segments <= channels:
             raise ValueError(
                 f'num_segments must be in [2, {channels}] (the number of '
                 f'channels), got {num_segments}')
-        if setting in ('III', '3D') and channels % num_segments != 0:
-            raise ValueError(
-                f'mixer_setting {setting!r} needs embed_dims ({channels}) '
-                f'divisible by num_segments ({num_segments})')
         return int(num_segments)
 
     @staticmethod
@@ -309,33 +295,29 @@ class SplitMixer(BaseBackbone):
         """The channel kernel and stride of setting 3D, or ``(None, None)``
         for the other settings (``setting`` is None without the channel
         trick)."""
-        given = [(name, value) for name, value in (
-            ('channel_kernel_size', kernel_size), ('channel_stride', stride))
+        given = [(name, value)
+                 for name, value in (('channel_kernel_size', kernel_size),
+                                     ('channel_stride', stride))
                  if value is not None]
         if setting != '3D':
             if given:
-                used = ('channel_trick=False' if setting is None else
-                        f'mixer_setting={setting!r}')
+                used = ('channel_trick=False'
+                        if setting is None else f'mixer_setting={setting!r}')
                 raise ValueError(
                     f'{given[0][0]} applies to mixer_setting=\'3D\' with '
                     f'channel_trick=True only, got {used}')
             return None, None
-        if not given:
-            width = channels // num_segments
-            return width, width
-        if len(given) == 1:
-            missing = ('channel_stride' if given[0][0] == 'channel_kernel_size'
-                       else 'channel_kernel_size')
-            raise ValueError(f'{given[0][0]} needs {missing} as well')
         for name, value in given:
             _check_positive_int(name, value)
-        StrideChannelMixer.geometry(channels, int(kernel_size), int(stride))
-        return int(kernel_size), int(stride)
+        return Conv3dChannelMixer.resolve_kernel(
+            channels, num_segments,
+            *(None if value is None else int(value)
+              for value in (kernel_size, stride)))
 
     @staticmethod
     def _check_out_indices(out_indices, depth: int) -> Tuple[int, ...]:
-        if isinstance(out_indices, numbers.Integral) and not isinstance(
-                out_indices, bool):
+        if isinstance(out_indices,
+                      numbers.Integral) and not isinstance(out_indices, bool):
             out_indices = [out_indices]
         if not isinstance(out_indices, Sequence) or isinstance(
                 out_indices, str):
@@ -343,8 +325,8 @@ class SplitMixer(BaseBackbone):
                             f'ints, got {type(out_indices).__name__}')
         normalized = []
         for index in out_indices:
-            if isinstance(index, bool) or not isinstance(
-                    index, numbers.Integral):
+            if isinstance(index,
+                          bool) or not isinstance(index, numbers.Integral):
                 raise TypeError('out_indices must hold ints, got '
                                 f'{type(index).__name__}')
             if not -depth <= index < depth:

@@ -8,77 +8,30 @@ from mmpretrain.models import ConvMixer
 from mmpretrain.registry import MODELS
 
 import mmsplitmix  # noqa: F401
-from mmsplitmix.models import SplitMixer
+from mmsplitmix.models import (MIXER_SETTINGS, BaseChannelMixer, SplitMixer,
+                               channel_mixer_class)
+from tests.original_code import original_channel_mixer, randomise_batch_norm
+from tests.paper_tables import expected_backbone_params
 
 TINY = dict(embed_dims=24, depth=4, patch_size=2, kernel_size=3)
-
-
-def conv_params(c_in, c_out, k_h=1, k_w=1, groups=1):
-    return c_out * (c_in // groups) * k_h * k_w + c_out
-
-
-def expected_backbone_params(c, depth, patch, k, setting, ratio=2 / 3,
-                             segments=2, spatial=True, channel=True):
-    """Parameter count of the seed's model, from the rules of the paper."""
-    bn = 2 * c
-    total = conv_params(3, c, patch, patch) + bn
-    for i in range(depth):
-        if spatial:
-            total += 2 * conv_params(c, c, 1, k, groups=c) + 2 * bn
-        else:
-            total += conv_params(c, c, k, k, groups=c) + bn
-        total += bn
-        if not channel:
-            total += conv_params(c, c)
-        elif setting == 'I':
-            total += conv_params(int(c * ratio), int(c * ratio))
-        elif setting == 'II':
-            b = int(c / segments)
-            width = c - b * (segments - 1) if i % segments == segments - 1 \
-                else b
-            total += conv_params(width, width)
-        elif setting == 'III':
-            total += conv_params(c // segments, c // segments)
-        elif setting == 'IV':
-            b = c // segments
-            last = c - b * (segments - 1)
-            total += (segments - 1) * conv_params(b, b) + conv_params(
-                last, last)
-        elif setting == 'V':
-            total += 2 * conv_params(int(c * ratio), int(c * ratio))
-        elif setting == '3D':
-            b = c // segments
-            total += b * b + b
-    return total
-
-
-def randomize_batch_norms(model):
-    """Give every BatchNorm of ``model`` non-trivial statistics and affine
-    parameters, so that comparisons cannot pass by a trivial identity."""
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            nn.init.uniform_(module.weight, 0.5, 1.5)
-            nn.init.uniform_(module.bias, -0.5, 0.5)
-            module.running_mean.uniform_(-0.2, 0.2)
-            module.running_var.uniform_(0.5, 2.0)
-    return model
 
 
 def n_params(module):
     return sum(p.numel() for p in module.parameters())
 
 
-@pytest.mark.parametrize('setting', ['I', 'II', 'III', 'IV', 'V', '3D'])
-@pytest.mark.parametrize('channels,ratio,segments', [(256, 2 / 3, 2),
-                                                     (256, 0.5, 4),
-                                                     (96, 0.3, 3),
-                                                     (60, 0.9, 5)])
-def test_param_count_matches_seed_rules(setting, channels, ratio, segments):
+@pytest.mark.parametrize('setting', MIXER_SETTINGS)
+@pytest.mark.parametrize('channels,ratio,segments',
+                         [(256, 2 / 3, 2), (256, 0.5, 4), (96, 0.3, 3),
+                          (60, 0.9, 5)])
+def test_param_count_matches_the_papers_rules(setting, channels, ratio,
+                                              segments):
     arch = dict(embed_dims=channels, depth=5, patch_size=2, kernel_size=5)
     model = SplitMixer(
         arch=arch, mixer_setting=setting, ratio=ratio, num_segments=segments)
-    assert n_params(model) == expected_backbone_params(
-        channels, 5, 2, 5, setting, ratio, segments)
+    assert n_params(model) == expected_backbone_params(channels, 5, 2, 5,
+                                                       setting, ratio,
+                                                       segments)
 
 
 def test_param_count_floors_partial_channels():
@@ -100,44 +53,11 @@ def test_param_count_without_tricks():
         256, 8, 2, 5, None, spatial=True, channel=False)
 
 
-# The seed's tables: (num_classes, patch, kernel, model) -> params (M), as
-# printed; the tables round loosely (0.594 M is printed 0.60).
-SEED_TABLE = {
-    10: {'convmixer': 0.60, 'I': 0.28, 'II': 0.17, 'III': 0.17, 'IV': 0.31},
-    100: {'convmixer': 0.62, 'I': 0.30, 'II': 0.19, 'III': 0.19, 'IV': 0.32},
-    102: {'convmixer': 0.70, 'I': 0.34, 'II': 0.24, 'III': 0.24, 'IV': 0.37},
-    101: {'convmixer': 0.70, 'I': 0.34, 'II': 0.24, 'III': 0.24, 'IV': 0.37},
-}
-
-
-@pytest.mark.parametrize('num_classes', sorted(SEED_TABLE))
-@pytest.mark.parametrize('model_name', ['convmixer', 'I', 'II', 'III', 'IV'])
-def test_seed_table_params(num_classes, model_name):
-    patch, kernel = (2, 5) if num_classes in (10, 100) else (7, 7)
-    arch = dict(embed_dims=256, depth=8, patch_size=patch, kernel_size=kernel)
-    if model_name == 'convmixer':
-        backbone = dict(type='ConvMixer', arch=arch)
-    else:
-        backbone = dict(type='SplitMixer', arch=arch, mixer_setting=model_name)
-    classifier = MODELS.build(
-        dict(
-            type='ImageClassifier',
-            backbone=backbone,
-            neck=dict(type='GlobalAveragePooling'),
-            head=dict(
-                type='LinearClsHead',
-                num_classes=num_classes,
-                in_channels=256)))
-    params_m = n_params(classifier) / 1e6
-    assert params_m == pytest.approx(
-        SEED_TABLE[num_classes][model_name], abs=0.012)
-
-
 def test_matches_mmpretrain_convmixer_without_tricks():
     torch.manual_seed(0)
     arch = dict(embed_dims=32, depth=3, patch_size=2, kernel_size=5)
-    convmixer = ConvMixer(arch=copy.deepcopy(arch), out_indices=[0, 1, 2])
-    randomize_batch_norms(convmixer)
+    convmixer = randomise_batch_norm(
+        ConvMixer(arch=copy.deepcopy(arch), out_indices=[0, 1, 2]))
     splitmixer = SplitMixer(
         arch=arch,
         spatial_trick=False,
@@ -157,12 +77,13 @@ def test_matches_mmpretrain_convmixer_without_tricks():
 
 
 def test_registered_and_built_from_config():
-    model = MODELS.build(dict(type='SplitMixer', arch=TINY, mixer_setting='iv'))
+    model = MODELS.build(
+        dict(type='SplitMixer', arch=TINY, mixer_setting='iv'))
     assert isinstance(model, SplitMixer)
     assert model.mixer_setting == 'IV'
 
 
-@pytest.mark.parametrize('setting', ['I', 'II', 'III', 'IV', 'V', '3D'])
+@pytest.mark.parametrize('setting', MIXER_SETTINGS)
 def test_forward_shapes_and_out_indices(setting):
     model = SplitMixer(arch=TINY, mixer_setting=setting, out_indices=(0, -1))
     assert model.out_indices == (0, 3)
@@ -237,59 +158,22 @@ def test_with_cp_gives_same_gradients():
 
 
 # ---------------------------------------------------------------------------
-# channel mixers against the straightforward formulation
-def slice_conv_cat(x, conv, start, end):
-    return torch.cat([x[:, :start], conv(x[:, start:end]), x[:, end:]], dim=1)
+# channel mixers against the original code's
+def original_mixer(mixer, setting, channels, block_index, ratio, segments):
+    """The original's mixer of ``setting`` holding the weights of ``mixer``
+    (their parameter names are the same)."""
+    original = original_channel_mixer(setting, channels, block_index, ratio,
+                                      segments)
+    original.load_state_dict(mixer.state_dict(), strict=True)
+    return original
 
 
-def reference_channel_mix(x, mixer, setting, block_index, ratio, segments):
-    c = x.size(1)
-    if setting == 'I':
-        p = int(c * ratio)
-        start = 0 if block_index % 2 == 0 else c - p
-        return slice_conv_cat(x, mixer.mixer, start, start + p)
-    if setting == 'II':
-        b = int(c / segments)
-        r = block_index % segments
-        end = c if r == segments - 1 else (r + 1) * b
-        return slice_conv_cat(x, mixer.mixer, r * b, end)
-    if setting == 'III':
-        b = c // segments
-        return torch.cat(
-            [mixer.mixer(x[:, j * b:(j + 1) * b]) for j in range(segments)],
-            dim=1)
-    if setting == 'IV':
-        b = c // segments
-        bounds = [j * b for j in range(segments)] + [c]
-        return torch.cat([
-            conv(x[:, s:e])
-            for conv, s, e in zip(mixer.mixer, bounds, bounds[1:])
-        ],
-                         dim=1)
-    if setting == 'V':
-        p = int(c * ratio)
-        y = slice_conv_cat(x, mixer.mixer1, 0, p)
-        return slice_conv_cat(y, mixer.mixer2, c - p, c)
-    if setting == '3D':
-        b = c // segments
-        conv = mixer.mixer
-        weight = conv.weight.reshape(b, b)  # [filter, channel in segment]
-        outs = []
-        for f in range(b):
-            for j in range(segments):
-                seg = x[:, j * b:(j + 1) * b]
-                outs.append((seg * weight[f].view(1, b, 1, 1)).sum(1) +
-                            conv.bias[f])
-        return torch.stack(outs, dim=1)
-    raise AssertionError(setting)
-
-
-@pytest.mark.parametrize('setting', ['I', 'II', 'III', 'IV', 'V', '3D'])
+@pytest.mark.parametrize('setting', MIXER_SETTINGS)
 @pytest.mark.parametrize('channels,ratio,segments', [(24, 2 / 3, 2),
                                                      (37, 0.4, 3),
                                                      (30, 0.5, 5)])
-def test_channel_mixers_match_slice_conv_cat(setting, channels, ratio,
-                                             segments):
+def test_channel_mixers_match_the_original_code(setting, channels, ratio,
+                                                segments):
     if setting in ('III', '3D') and channels % segments:
         pytest.skip('setting needs divisible channels')
     torch.manual_seed(0)
@@ -301,65 +185,75 @@ def test_channel_mixers_match_slice_conv_cat(setting, channels, ratio,
     x = torch.randn(2, channels, 5, 6)
     for i, stage in enumerate(model.stages):
         mixer = stage[1]
+        original = original_mixer(mixer, setting, channels, i, ratio, segments)
         with torch.no_grad():
-            out = mixer(x)
-            ref = reference_channel_mix(x, mixer, setting, i, ratio, segments)
-        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(
+                mixer(x), original(x), rtol=1e-5, atol=1e-5)
 
 
-def test_channel_mixer_gradients_match_reference():
+def test_channel_mixer_gradients_match_the_original_code():
     torch.manual_seed(0)
     model = SplitMixer(
         arch=dict(embed_dims=12, depth=1, patch_size=1, kernel_size=3),
         mixer_setting='IV',
         num_segments=3)
     mixer = model.stages[0][1]
-    x = torch.randn(2, 12, 4, 4, requires_grad=True)
-    mixer(x).square().sum().backward()
-    grads = [conv.weight.grad.clone() for conv in mixer.mixer]
-    grad_x = x.grad.clone()
-    mixer.zero_grad()
-    x.grad = None
-    reference_channel_mix(x, mixer, 'IV', 0, 0, 3).square().sum().backward()
-    for conv, grad in zip(mixer.mixer, grads):
-        torch.testing.assert_close(conv.weight.grad, grad)
-    torch.testing.assert_close(x.grad, grad_x)
+    original = original_mixer(mixer, 'IV', 12, 0, 2 / 3, 3)
+    x = torch.randn(2, 12, 4, 4)
+    grads = []
+    for module in (mixer, original):
+        inputs = x.clone().requires_grad_()
+        module(inputs).square().sum().backward()
+        grads.append([inputs.grad] +
+                     [conv.weight.grad for conv in module.mixer])
+    for grad, original_grad in zip(*grads):
+        torch.testing.assert_close(grad, original_grad)
+
+
+def test_each_setting_is_one_registered_mixer_class():
+    assert MIXER_SETTINGS == ('I', 'II', 'III', 'IV', 'V', '3D')
+    for setting in MIXER_SETTINGS:
+        cls = channel_mixer_class(setting)
+        assert issubclass(cls, BaseChannelMixer) and cls.setting == setting
+        model = SplitMixer(arch=TINY, mixer_setting=setting.lower())
+        assert all(type(stage[1]) is cls for stage in model.stages)
+    for bad in ('VI', 'i', 3):
+        with pytest.raises(ValueError, match='unknown channel mixer setting'):
+            channel_mixer_class(bad)
 
 
 # ---------------------------------------------------------------------------
 # bad arguments
-@pytest.mark.parametrize(
-    'kwargs,error,match',
-    [
-        (dict(mixer_setting='VI'), ValueError, 'mixer_setting'),
-        (dict(mixer_setting=1), TypeError, 'mixer_setting'),
-        (dict(arch='512/4'), ValueError, 'arch'),
-        (dict(arch=256), TypeError, 'arch'),
-        (dict(arch=dict(embed_dims=256, depth=8, patch_size=2)), ValueError,
-         'kernel_size'),
-        (dict(arch=dict(TINY, depth=0)), ValueError, 'depth'),
-        (dict(arch=dict(TINY, embed_dims=-4)), ValueError, 'embed_dims'),
-        (dict(arch=dict(TINY, patch_size=0)), ValueError, 'patch_size'),
-        (dict(arch=dict(TINY, kernel_size=2.5)), TypeError, 'kernel_size'),
-        (dict(ratio=0), ValueError, 'ratio'),
-        (dict(ratio=1), ValueError, 'ratio'),
-        (dict(ratio=1.5), ValueError, 'ratio'),
-        (dict(ratio='half'), TypeError, 'ratio'),
-        (dict(ratio=0.01), ValueError, 'no channels'),
-        (dict(num_segments=1), ValueError, 'num_segments'),
-        (dict(num_segments=25), ValueError, 'num_segments'),
-        (dict(num_segments=2.0), TypeError, 'num_segments'),
-        (dict(mixer_setting='III', num_segments=5), ValueError, 'divisible'),
-        (dict(mixer_setting='3D', num_segments=5), ValueError, 'divisible'),
-        (dict(out_indices=4), ValueError, 'out_indices'),
-        (dict(out_indices=[-5]), ValueError, 'out_indices'),
-        (dict(out_indices='last'), TypeError, 'out_indices'),
-        (dict(out_indices=[]), ValueError, 'out_indices'),
-        (dict(frozen_stages=5), ValueError, 'frozen_stages'),
-        (dict(frozen_stages=-1), ValueError, 'frozen_stages'),
-        (dict(in_channels=0), ValueError, 'in_channels'),
-        (dict(spatial_trick='yes'), TypeError, 'spatial_trick'),
-    ])
+@pytest.mark.parametrize('kwargs,error,match', [
+    (dict(mixer_setting='VI'), ValueError, 'mixer_setting'),
+    (dict(mixer_setting=1), TypeError, 'mixer_setting'),
+    (dict(arch='512/4'), ValueError, 'arch'),
+    (dict(arch=256), TypeError, 'arch'),
+    (dict(arch=dict(embed_dims=256, depth=8, patch_size=2)), ValueError,
+     'kernel_size'),
+    (dict(arch=dict(TINY, depth=0)), ValueError, 'depth'),
+    (dict(arch=dict(TINY, embed_dims=-4)), ValueError, 'embed_dims'),
+    (dict(arch=dict(TINY, patch_size=0)), ValueError, 'patch_size'),
+    (dict(arch=dict(TINY, kernel_size=2.5)), TypeError, 'kernel_size'),
+    (dict(ratio=0), ValueError, 'ratio'),
+    (dict(ratio=1), ValueError, 'ratio'),
+    (dict(ratio=1.5), ValueError, 'ratio'),
+    (dict(ratio='half'), TypeError, 'ratio'),
+    (dict(ratio=0.01), ValueError, 'no channels'),
+    (dict(num_segments=1), ValueError, 'num_segments'),
+    (dict(num_segments=25), ValueError, 'num_segments'),
+    (dict(num_segments=2.0), TypeError, 'num_segments'),
+    (dict(mixer_setting='III', num_segments=5), ValueError, 'divisible'),
+    (dict(mixer_setting='3D', num_segments=5), ValueError, 'divisible'),
+    (dict(out_indices=4), ValueError, 'out_indices'),
+    (dict(out_indices=[-5]), ValueError, 'out_indices'),
+    (dict(out_indices='last'), TypeError, 'out_indices'),
+    (dict(out_indices=[]), ValueError, 'out_indices'),
+    (dict(frozen_stages=5), ValueError, 'frozen_stages'),
+    (dict(frozen_stages=-1), ValueError, 'frozen_stages'),
+    (dict(in_channels=0), ValueError, 'in_channels'),
+    (dict(spatial_trick='yes'), TypeError, 'spatial_trick'),
+])
 def test_bad_arguments_are_refused(kwargs, error, match):
     kwargs = dict(kwargs)
     kwargs.setdefault('arch', TINY)
@@ -386,12 +280,11 @@ def test_grouped_conv_path_matches_loop_for_unequal_segments():
 
 # ---------------------------------------------------------------------------
 # fast paths against the plain model
-FAST_PATH_CASES = [(setting, dict()) for setting in
-                   ('I', 'II', 'III', 'IV', 'V', '3D')] + [
-                       ('IV', dict(num_segments=5)),
-                       ('V', dict(ratio=0.4)),
-                       ('I', dict(spatial_trick=False, channel_trick=False)),
-                   ]
+FAST_PATH_CASES = [(setting, dict()) for setting in MIXER_SETTINGS] + [
+    ('IV', dict(num_segments=5)),
+    ('V', dict(ratio=0.4)),
+    ('I', dict(spatial_trick=False, channel_trick=False)),
+]
 
 
 def randomized_model(setting, **kwargs):
@@ -402,7 +295,7 @@ def randomized_model(setting, **kwargs):
         mixer_setting=setting,
         out_indices=[0, 2],
         **kwargs)
-    return randomize_batch_norms(model)
+    return randomise_batch_norm(model)
 
 
 def channels_last_copy(model):

@@ -1,90 +1,16 @@
 """Setting 3D in its general form: a channel kernel and a channel stride, as
-the reference code's ``StrideMixer`` (non-overlapping for its setting III,
+the original code's ``StrideMixer`` (non-overlapping for its setting III,
 two overlapping windows for the others)."""
 import pytest
 import torch
-import torch.nn as nn
 
 from mmsplitmix.analysis import get_complexity
 from mmsplitmix.models import SplitMixer
-from mmsplitmix.models.backbones.channel_mixers import (StrideChannelMixer,
+from mmsplitmix.models.backbones.channel_mixers import (Conv3dChannelMixer,
                                                         build_channel_mixer)
-
-
-# ---------------------------------------------------------------------------
-# The reference code's StrideMixer, re-created: the network and its checks as
-# the CIFAR notebook defines them.
-class Residual(nn.Module):
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x) + x
-
-
-class OriginalStrideMixer(nn.Module):
-
-    def __init__(self, hdim, num_blocks, kernel_size, patch_size,
-                 num_classes, channel_kernel_size, channel_stride):
-        super().__init__()
-        self.patch_emb = nn.Sequential(
-            nn.Conv2d(3, hdim, patch_size, stride=patch_size), nn.GELU(),
-            nn.BatchNorm2d(hdim))
-        # The reference computes the number of windows as a real number and
-        # asserts that it divides the channels.
-        c_out = (hdim - channel_kernel_size) / channel_stride + 1
-        assert hdim % c_out == 0, 'setting is not valid'
-        h_out = int(hdim / c_out)
-        self.spatial_mixer, self.channel_mixer = nn.ModuleList(), \
-            nn.ModuleList()
-        for _ in range(num_blocks):
-            self.spatial_mixer.append(
-                Residual(
-                    nn.Sequential(
-                        nn.Conv2d(hdim, hdim, (1, kernel_size), groups=hdim,
-                                  padding='same'), nn.GELU(),
-                        nn.BatchNorm2d(hdim),
-                        nn.Conv2d(hdim, hdim, (kernel_size, 1), groups=hdim,
-                                  padding='same'), nn.GELU(),
-                        nn.BatchNorm2d(hdim))))
-            self.channel_mixer.append(
-                nn.Sequential(
-                    nn.Conv3d(1, h_out, (channel_kernel_size, 1, 1),
-                              stride=(channel_stride, 1, 1)), nn.GELU(),
-                    nn.Flatten(1, 2), nn.BatchNorm2d(hdim)))
-        self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
-            nn.Linear(hdim, num_classes))
-        self.num_blocks = num_blocks
-
-    def forward(self, x):
-        x = self.patch_emb(x)
-        for i in range(self.num_blocks):
-            x = self.spatial_mixer[i](x).unsqueeze(1)
-            x = self.channel_mixer[i](x)
-        return x
-
-
-def notebook_kernel_and_stride(hdim, setting, ratio=2 / 3, segments=2):
-    """The kernel and stride the notebook derives from its settings."""
-    if setting == 'III':
-        return hdim // segments, hdim // segments
-    width = int(hdim * ratio)
-    return width, hdim - width
-
-
-def randomised(model):
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.normal_()
-                module.running_mean.normal_()
-                module.running_var.uniform_(0.5, 2.0)
-    return model
+from tests.original_code import (OriginalStrideMixer,
+                                 notebook_kernel_and_stride,
+                                 randomise_batch_norm)
 
 
 def copy_weights(original, ours):
@@ -116,7 +42,7 @@ CASES = [
 
 @pytest.mark.parametrize('channels, kernel, stride', CASES)
 def test_matches_the_original(channels, kernel, stride):
-    original = randomised(
+    original = randomise_batch_norm(
         OriginalStrideMixer(channels, 2, 3, 2, 4, kernel, stride)).eval()
     ours = SplitMixer(
         arch=dict(embed_dims=channels, depth=2, patch_size=2, kernel_size=3),
@@ -129,7 +55,7 @@ def test_matches_the_original(channels, kernel, stride):
     copy_weights(original, ours)
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
-        torch.testing.assert_close(ours(x)[-1], original(x))
+        torch.testing.assert_close(ours(x)[-1], original.forward_features(x))
 
 
 @pytest.mark.parametrize('setting', ['I', 'III'])
@@ -147,12 +73,12 @@ def test_notebook_forms_at_paper_size(setting):
         default = SplitMixer(mixer_setting='3D', num_segments=2)
         assert backbone_params(default) == backbone_params(ours)
         assert (default.channel_kernel_size, default.channel_stride) == (128,
-                                                                          128)
+                                                                         128)
 
 
 def test_output_channel_order_is_filter_major():
     """Filter f of window p is output channel f * windows + p."""
-    mixer = StrideChannelMixer(6, kernel_size=4, stride=2)
+    mixer = Conv3dChannelMixer(6, kernel_size=4, stride=2)
     assert mixer.windows == 2
     x = torch.randn(1, 6, 1, 1)
     with torch.no_grad():
@@ -169,7 +95,7 @@ def test_output_channel_order_is_filter_major():
 def test_flops_count_the_3d_convolution():
     """The paper-convention counter counts the Conv3d's multiply-adds:
     filters x kernel per output position."""
-    mixer = StrideChannelMixer(12, kernel_size=8, stride=4)
+    mixer = Conv3dChannelMixer(12, kernel_size=8, stride=4)
     counted = get_complexity(mixer, (12, 5, 5))
     assert counted['flops'] == 6 * 8 * 2 * 5 * 5
     assert counted['params'] == 6 * 8 + 6
@@ -188,7 +114,7 @@ def test_flops_count_the_3d_convolution():
 
 def test_build_channel_mixer_passes_kernel_and_stride():
     mixer = build_channel_mixer('3D', 12, 2 / 3, 2, 0, 8, 4)
-    assert isinstance(mixer, StrideChannelMixer)
+    assert isinstance(mixer, Conv3dChannelMixer)
     assert (mixer.kernel_size, mixer.stride, mixer.windows) == (8, 4, 2)
     default = build_channel_mixer('3D', 12, 2 / 3, 3, 0)
     assert (default.kernel_size, default.stride, default.windows) == (4, 4, 3)
@@ -207,20 +133,19 @@ def test_num_segments_is_free_with_an_explicit_kernel():
 @pytest.mark.parametrize('kwargs, error, match', [
     (dict(channel_kernel_size=8), ValueError, 'channel_stride as well'),
     (dict(channel_stride=4), ValueError, 'channel_kernel_size as well'),
-    (dict(channel_kernel_size=7, channel_stride=4), ValueError,
-     'uncovered'),
-    (dict(channel_kernel_size=8, channel_stride=1), ValueError,
-     '5 windows, which do not divide'),
+    (dict(channel_kernel_size=7, channel_stride=4), ValueError, 'uncovered'),
+    (dict(channel_kernel_size=8,
+          channel_stride=1), ValueError, '5 windows, which do not divide'),
     (dict(channel_kernel_size=13, channel_stride=1), ValueError,
      r'channel_kernel_size must be in \[1, 12\]'),
     (dict(channel_kernel_size=8, channel_stride=0), ValueError,
      'channel_stride must be a positive int'),
-    (dict(channel_kernel_size=8.0, channel_stride=4), TypeError,
-     'channel_kernel_size must be an int'),
-    (dict(mixer_setting='I', channel_kernel_size=8, channel_stride=4),
-     ValueError, "got mixer_setting='I'"),
-    (dict(channel_trick=False, channel_kernel_size=8, channel_stride=4),
-     ValueError, 'got channel_trick=False'),
+    (dict(channel_kernel_size=8.0,
+          channel_stride=4), TypeError, 'channel_kernel_size must be an int'),
+    (dict(mixer_setting='I', channel_kernel_size=8,
+          channel_stride=4), ValueError, "got mixer_setting='I'"),
+    (dict(channel_trick=False, channel_kernel_size=8,
+          channel_stride=4), ValueError, 'got channel_trick=False'),
 ])
 def test_bad_kernel_and_stride(kwargs, error, match):
     kwargs = dict(dict(mixer_setting='3D'), **kwargs)
@@ -231,35 +156,31 @@ def test_bad_kernel_and_stride(kwargs, error, match):
 
 
 def test_original_rejects_what_we_reject():
-    """Settings the reference asserts against are refused here too; a
-    setting whose windows do not tile the channels passes the reference's
+    """Settings the original asserts against are refused here too; a
+    setting whose windows do not tile the channels passes the original's
     check only to fail in its forward."""
     with pytest.raises(AssertionError):
         OriginalStrideMixer(12, 1, 3, 2, 4, 8, 1)
     with pytest.raises(ValueError):
-        StrideChannelMixer(12, kernel_size=8, stride=1)
+        Conv3dChannelMixer(12, kernel_size=8, stride=1)
     # (12 - 10) / 4 + 1 = 1.5 divides 12, yet the Conv3d sees one window
     # and yields 8 channels, not 12.
     original = OriginalStrideMixer(12, 1, 3, 2, 4, 10, 4).eval()
     with pytest.raises(RuntimeError):
         original(torch.randn(1, 3, 4, 4))
     with pytest.raises(ValueError, match='uncovered'):
-        StrideChannelMixer(12, kernel_size=10, stride=4)
+        Conv3dChannelMixer(12, kernel_size=10, stride=4)
 
 
 @pytest.mark.parametrize('dataset, classes', [('cifar10', 10),
                                               ('cifar100', 100)])
 def test_configs_have_the_originals_parameters(dataset, classes):
     """The 3D configs are the notebook's StrideMixer at ratio 2/3."""
-    from pathlib import Path
-
-    from mmsplitmix.analysis.config_inputs import (build_model_from_config,
-                                                   load_config)
-    root = Path(__file__).resolve().parents[3]
-    cfg = load_config(
-        str(root / 'configs' / 'splitmixer' /
-            f'splitmixer-3d-256-8_1xb512_{dataset}.py'))
-    model = build_model_from_config(cfg)
+    from tests.test_configs.configs_testing import (REPO, build_model,
+                                                    load_config)
+    cfg = load_config(REPO / 'configs' / 'splitmixer' /
+                      f'splitmixer-3d-256-8_1xb512_{dataset}.py')
+    model = build_model(cfg)
     kernel, stride = notebook_kernel_and_stride(256, 'I')
     backbone = cfg.model.backbone
     assert (backbone.channel_kernel_size, backbone.channel_stride) == (kernel,

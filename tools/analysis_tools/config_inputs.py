@@ -19,8 +19,7 @@ NATIVE_IMAGE_SIZES = {
 }
 
 #: Datasets that wrap another one under the key ``dataset``.
-_DATASET_WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset',
-                     'KFoldDataset')
+_DATASET_WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset', 'KFoldDataset')
 
 _UNKNOWN = 'unknown'
 
@@ -71,8 +70,8 @@ def build_model_from_config(cfg: Config) -> nn.Module:
     return MODELS.build(cfg.model)
 
 
-def _square(size: Union[int, Sequence[int]], order: str,
-            name: str) -> Tuple[int, int]:
+def _height_width(size: Union[int, Sequence[int]], order: str,
+                  name: str) -> Tuple[int, int]:
     """``(H, W)`` from an int or a pair given in ``order`` ('hw' or 'wh')."""
     if isinstance(size, int):
         return size, size
@@ -90,16 +89,18 @@ def _transform_output_size(transform: dict):
     if kind == 'Resize':
         if transform.get('scale') is None or transform.get('keep_ratio'):
             return _UNKNOWN
-        return _square(transform['scale'], 'wh', 'Resize.scale')
+        return _height_width(transform['scale'], 'wh', 'Resize.scale')
     if kind == 'CenterCrop':
-        return _square(transform['crop_size'], 'wh', 'CenterCrop.crop_size')
+        return _height_width(transform['crop_size'], 'wh',
+                             'CenterCrop.crop_size')
     if kind == 'EfficientNetCenterCrop':
-        return _square(transform['crop_size'], 'hw',
-                       'EfficientNetCenterCrop.crop_size')
+        return _height_width(transform['crop_size'], 'hw',
+                             'EfficientNetCenterCrop.crop_size')
     if kind == 'RandomCrop':
-        return _square(transform['crop_size'], 'hw', 'RandomCrop.crop_size')
+        return _height_width(transform['crop_size'], 'hw',
+                             'RandomCrop.crop_size')
     if kind in ('RandomResizedCrop', 'EfficientNetRandomCrop'):
-        return _square(transform['scale'], 'hw', f'{kind}.scale')
+        return _height_width(transform['scale'], 'hw', f'{kind}.scale')
     if kind in ('ResizeEdge', 'RandomResize', 'RandomChoiceResize'):
         return _UNKNOWN
     return None
@@ -161,8 +162,8 @@ def in_channels_from_config(cfg: Config) -> int:
     """Number of input image channels of ``cfg.model`` (3 unless the
     backbone says otherwise)."""
     backbone = cfg.model.get('backbone', cfg.model)
-    in_channels = backbone.get('in_channels', 3) if isinstance(
-        backbone, dict) else 3
+    in_channels = backbone.get('in_channels', 3) if isinstance(backbone,
+                                                               dict) else 3
     return int(in_channels)
 
 
@@ -179,9 +180,9 @@ def parse_shape(shape: Optional[Sequence[int]]) -> Optional[Tuple[int, int]]:
     return (shape[0], shape[0]) if len(shape) == 1 else tuple(shape)
 
 
-def input_shape_for(cfg: Config,
-                    shape: Optional[Sequence[int]] = None
-                    ) -> Tuple[int, int, int]:
+def input_shape_for(
+        cfg: Config,
+        shape: Optional[Sequence[int]] = None) -> Tuple[int, int, int]:
     """Input shape ``(C, H, W)`` of one image for the model of ``cfg``.
 
     Args:

@@ -108,8 +108,7 @@ class _CaseSteps:
             else model
         generator = torch.Generator().manual_seed(0)
         self.inputs = torch.randn(
-            case.batch_size, *case.input_shape,
-            generator=generator).to(
+            case.batch_size, *case.input_shape, generator=generator).to(
                 device, memory_format=memory_format)
         self.targets = None
         self.optimizer = torch.optim.AdamW(

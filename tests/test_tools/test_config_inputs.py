@@ -1,10 +1,14 @@
 import pytest
 from mmengine.config import Config
 
-from mmsplitmix.analysis.config_inputs import (build_model_from_config,
-                                               image_size_from_config,
-                                               input_shape_for, load_config,
-                                               parse_shape)
+from tests.test_tools.tools_testing import load_tool
+
+config_inputs = load_tool('analysis_tools/config_inputs.py')
+build_model_from_config = config_inputs.build_model_from_config
+image_size_from_config = config_inputs.image_size_from_config
+input_shape_for = config_inputs.input_shape_for
+load_config = config_inputs.load_config
+parse_shape = config_inputs.parse_shape
 
 
 def _cfg(pipeline, dataset_type='CustomDataset', wrap=False, **model):
@@ -21,10 +25,14 @@ def _cfg(pipeline, dataset_type='CustomDataset', wrap=False, **model):
 @pytest.mark.parametrize('pipeline, size', [
     ([dict(type='Resize', scale=(40, 30))], (30, 40)),
     ([dict(type='Resize', scale=50)], (50, 50)),
-    ([dict(type='ResizeEdge', scale=256),
-      dict(type='CenterCrop', crop_size=224)], (224, 224)),
-    ([dict(type='Resize', scale=(230, 230)),
-      dict(type='mmpretrain.RandomResizedCrop', scale=(20, 10))], (20, 10)),
+    ([
+        dict(type='ResizeEdge', scale=256),
+        dict(type='CenterCrop', crop_size=224)
+    ], (224, 224)),
+    ([
+        dict(type='Resize', scale=(230, 230)),
+        dict(type='mmpretrain.RandomResizedCrop', scale=(20, 10))
+    ], (20, 10)),
     ([dict(type='RandomCrop', crop_size=(12, 14)),
       dict(type='PackInputs')], (12, 14)),
     ([dict(type='EfficientNetCenterCrop', crop_size=64)], (64, 64)),

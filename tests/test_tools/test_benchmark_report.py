@@ -2,17 +2,29 @@ import pytest
 import torch.nn as nn
 
 from mmsplitmix.analysis import format_millions
-from mmsplitmix.analysis.benchmark_report import (add_speedups, best_modes,
-                                                  format_modes_table,
-                                                  format_table)
-from mmsplitmix.analysis.throughput import BenchmarkCase, measure_throughput
+from tests.test_tools.tools_testing import load_tool
+
+benchmark_report = load_tool('analysis_tools/benchmark_report.py')
+throughput = load_tool('analysis_tools/throughput.py')
+add_speedups, best_modes = (benchmark_report.add_speedups,
+                            benchmark_report.best_modes)
+format_modes_table, format_table = (benchmark_report.format_modes_table,
+                                    benchmark_report.format_table)
+BenchmarkCase = throughput.BenchmarkCase
+measure_throughput = throughput.measure_throughput
 
 
 def _result(name, shape, inference, training):
-    return dict(name=name, input_shape=[3, shape, shape], batch_size=8,
-                params=1234567, flops=152635904, inference=inference,
-                training=training, inference_mode='deploy',
-                training_mode='channels_last')
+    return dict(
+        name=name,
+        input_shape=[3, shape, shape],
+        batch_size=8,
+        params=1234567,
+        flops=152635904,
+        inference=inference,
+        training=training,
+        inference_mode='deploy',
+        training_mode='channels_last')
 
 
 def test_speedups_per_input_size():
@@ -52,8 +64,7 @@ def test_measure_throughput_plain_module_and_errors():
     with pytest.raises(ValueError, match='batch size'):
         measure_throughput([BenchmarkCase('x', model, (3, 2, 2), 0)])
     with pytest.raises(ValueError, match='no deploy form'):
-        measure_throughput([BenchmarkCase('x', model, (3, 2, 2), 2,
-                                          'deploy')])
+        measure_throughput([BenchmarkCase('x', model, (3, 2, 2), 2, 'deploy')])
     with pytest.raises(ValueError, match='unknown mode'):
         measure_throughput([BenchmarkCase('x', model, (3, 2, 2), 2, 'fast')])
 
@@ -83,18 +94,46 @@ def test_deploy_mode_has_no_training_step_and_leaves_model_alone():
 def test_best_modes_and_compile_time():
     base = dict(input_shape=[3, 8, 8], batch_size=2, params=1, flops=1)
     measurements = [
-        dict(base, name='a', mode='eager', inference=10.0, training=4.0,
-             inference_time=0.2, training_time=0.5, inference_first_time=0.3,
-             training_first_time=0.6),
-        dict(base, name='a', mode='compile', inference=20.0, training=3.0,
-             inference_time=0.1, training_time=0.66,
-             inference_first_time=5.1, training_first_time=9.0),
-        dict(base, name='b', mode='deploy', inference=40.0, training=None,
-             inference_time=0.05, training_time=None,
-             inference_first_time=0.05, training_first_time=None),
-        dict(base, name='b', mode='eager', inference=30.0, training=8.0,
-             inference_time=0.066, training_time=0.25,
-             inference_first_time=0.1, training_first_time=0.3),
+        dict(
+            base,
+            name='a',
+            mode='eager',
+            inference=10.0,
+            training=4.0,
+            inference_time=0.2,
+            training_time=0.5,
+            inference_first_time=0.3,
+            training_first_time=0.6),
+        dict(
+            base,
+            name='a',
+            mode='compile',
+            inference=20.0,
+            training=3.0,
+            inference_time=0.1,
+            training_time=0.66,
+            inference_first_time=5.1,
+            training_first_time=9.0),
+        dict(
+            base,
+            name='b',
+            mode='deploy',
+            inference=40.0,
+            training=None,
+            inference_time=0.05,
+            training_time=None,
+            inference_first_time=0.05,
+            training_first_time=None),
+        dict(
+            base,
+            name='b',
+            mode='eager',
+            inference=30.0,
+            training=8.0,
+            inference_time=0.066,
+            training_time=0.25,
+            inference_first_time=0.1,
+            training_first_time=0.3),
     ]
     a, b = add_speedups(best_modes(measurements))
     assert (a['inference_mode'], a['training_mode']) == ('compile', 'eager')

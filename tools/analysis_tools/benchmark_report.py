@@ -12,7 +12,7 @@ batch size.
 import json
 from typing import Dict, List, Sequence
 
-from .complexity import format_millions
+from mmsplitmix.analysis import format_millions
 
 KINDS = ('inference', 'training')
 
@@ -40,11 +40,14 @@ def best_modes(measurements: Sequence[dict]) -> List[dict]:
                                    and best[kind] >= m[kind]):
                 continue
             best.update({
-                kind: m[kind],
-                f'{kind}_mode': m['mode'],
-                f'{kind}_time': m[f'{kind}_time'],
-                f'{kind}_compile_time': max(
-                    0.0, m[f'{kind}_first_time'] - m[f'{kind}_time'])
+                kind:
+                m[kind],
+                f'{kind}_mode':
+                m['mode'],
+                f'{kind}_time':
+                m[f'{kind}_time'],
+                f'{kind}_compile_time':
+                max(0.0, m[f'{kind}_first_time'] - m[f'{kind}_time'])
             })
     return list(by_name.values())
 

@@ -13,9 +13,7 @@ from typing import List, Sequence
 import torch
 import torch.nn as nn
 
-from mmsplitmix.models.backbones.channel_mixers import (
-    IndependentSegmentChannelMixer, PartialChannelMixer,
-    SharedSegmentChannelMixer, SingleSegmentChannelMixer, TwoPassChannelMixer)
+from mmsplitmix.models.backbones.channel_mixers import BaseChannelMixer
 
 
 def _slice_conv_cat(x: torch.Tensor, conv: nn.Module, start: int,
@@ -98,6 +96,33 @@ class ReferenceTwoPassMixer(nn.Module):
                                self.channels)
 
 
+def _range_form(mixer: nn.Module) -> nn.Module:
+    return ReferenceRangeMixer(mixer.mixer, mixer.start, mixer.end)
+
+
+#: How to write each setting's mixer in the straightforward formulation.
+_REFERENCE_FORMS = {
+    'I':
+    _range_form,
+    'II':
+    _range_form,
+    'III':
+    lambda mixer: ReferenceSegmentMixer(
+        mixer.mixer, range(0, mixer.width * mixer.num_segments + 1, mixer.width
+                           )),
+    'IV':
+    lambda mixer: ReferenceSegmentMixer(mixer.mixer, mixer.bounds),
+    'V':
+    lambda mixer: ReferenceTwoPassMixer(mixer.mixer1, mixer.mixer2, mixer.
+                                        channels),
+}
+
+
+def _has_reference_form(module: nn.Module) -> bool:
+    return isinstance(module, BaseChannelMixer) and (module.setting
+                                                     in _REFERENCE_FORMS)
+
+
 def reference_mixer(mixer: nn.Module) -> nn.Module:
     """The straightforward counterpart of an optimised channel mixer.
 
@@ -111,33 +136,18 @@ def reference_mixer(mixer: nn.Module) -> nn.Module:
         nn.Module: A mixer computing the same function by slicing,
         convolving and concatenating.
     """
-    if isinstance(mixer, PartialChannelMixer):
-        return ReferenceRangeMixer(mixer.mixer, mixer.start, mixer.end)
-    if isinstance(mixer, SingleSegmentChannelMixer):
-        return ReferenceRangeMixer(mixer.mixer, mixer.start, mixer.end)
-    if isinstance(mixer, SharedSegmentChannelMixer):
-        channels = mixer.width * mixer.num_segments
-        bounds = list(range(0, channels + 1, mixer.width))
-        return ReferenceSegmentMixer(mixer.mixer, bounds)
-    if isinstance(mixer, IndependentSegmentChannelMixer):
-        return ReferenceSegmentMixer(mixer.mixer, mixer.bounds)
-    if isinstance(mixer, TwoPassChannelMixer):
-        return ReferenceTwoPassMixer(mixer.mixer1, mixer.mixer2,
-                                     mixer.channels)
-    raise TypeError('no reference formulation for channel mixer of type '
-                    f'{type(mixer).__name__}; expected one of settings '
-                    'I, II, III, IV or V')
-
-
-_OPTIMISED_MIXERS = (PartialChannelMixer, SingleSegmentChannelMixer,
-                     SharedSegmentChannelMixer, IndependentSegmentChannelMixer,
-                     TwoPassChannelMixer)
+    if not _has_reference_form(mixer):
+        raise TypeError(
+            'no reference formulation for channel mixer of type '
+            f'{type(mixer).__name__}; expected the mixer of one of the '
+            f'settings {list(_REFERENCE_FORMS)}')
+    return _REFERENCE_FORMS[mixer.setting](mixer)
 
 
 def has_reference(model: nn.Module) -> bool:
     """Whether ``model`` holds channel mixers of settings I-V, which have a
     straightforward counterpart (see :func:`to_reference_model`)."""
-    return any(isinstance(m, _OPTIMISED_MIXERS) for m in model.modules())
+    return any(_has_reference_form(m) for m in model.modules())
 
 
 def to_reference_model(model: nn.Module) -> nn.Module:
@@ -162,7 +172,7 @@ def to_reference_model(model: nn.Module) -> nn.Module:
     replaced = 0
     for parent in list(reference.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, _OPTIMISED_MIXERS):
+            if _has_reference_form(child):
                 setattr(parent, name, reference_mixer(child))
                 replaced += 1
     if replaced == 0:

@@ -172,16 +172,17 @@ def test_inference_refuses_weights_that_do_not_fit(tmp_path):
     other = get_model('splitmixer-ii-256-8_1xb512_cifar10')
     path = tmp_path / 'setting_ii.pth'
     torch.save({'state_dict': other.state_dict()}, path)
-    with pytest.raises(CheckpointMismatchError,
-                       match=r'stages\.0\.1\.mixer\.weight \(checkpoint '
-                       r'\[128, 128, 1, 1\], model \[170, 170, 1, 1\]\)'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=r'stages\.0\.1\.mixer\.weight \(checkpoint '
+            r'\[128, 128, 1, 1\], model \[170, 170, 1, 1\]\)'):
         get_model('splitmixer-i-256-8_1xb512_cifar10', pretrained=str(path))
     image = np.zeros((32, 32, 3), dtype=np.uint8)
     with pytest.raises(CheckpointMismatchError, match='do not fit'):
-        inference_model('splitmixer-i-256-8_1xb512_cifar10', image,
-                        pretrained=str(path))
+        inference_model(
+            'splitmixer-i-256-8_1xb512_cifar10', image, pretrained=str(path))
     # its own weights load
-    model = get_model('splitmixer-ii-256-8_1xb512_cifar10',
-                      pretrained=str(path))
+    model = get_model(
+        'splitmixer-ii-256-8_1xb512_cifar10', pretrained=str(path))
     torch.testing.assert_close(model.backbone.stages[0][1].mixer.weight,
                                other.backbone.stages[0][1].mixer.weight)

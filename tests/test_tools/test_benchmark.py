@@ -204,9 +204,8 @@ def test_script(tiny_configs):
 
 def test_profile(tiny_configs, capsys):
     benchmark.main(tiny_configs[1:] + [
-        '--batch-size', '2', '--shape', '8', '--warmup', '0', '--repeats',
-        '1', '--device', 'cpu', '--modes', 'channels_last', 'deploy',
-        '--profile'
+        '--batch-size', '2', '--shape', '8', '--warmup', '0', '--repeats', '1',
+        '--device', 'cpu', '--modes', 'channels_last', 'deploy', '--profile'
     ])
     printed = capsys.readouterr().out
     assert 'Operators of tiny-splitmixer-i, channels_last, training' in printed

@@ -224,8 +224,7 @@ class SplitMixer(BaseBackbone):
                 build_norm_layer(norm_cfg, dims)[1]) for i in range(self.depth)
         ])
         self._freeze_stages()
-        self.register_load_state_dict_pre_hook(
-            _refuse_weights_that_do_not_fit)
+        self.register_load_state_dict_pre_hook(_refuse_weights_that_do_not_fit)
         self.deploy = False
         if deploy:
             self.switch_to_deploy()

@@ -18,7 +18,7 @@ from mmsplitmix.utils import load_checkpoint_file
 from tests.test_gpu.gpu_testing import (logged_values, run_gpu_tool,
                                         run_record, train_until_paused)
 from tests.test_tools.tools_testing import (REPO_ROOT, TOOLS, checkpoints_in,
-                                            tool_env)
+                                            paper_base_config, tool_env)
 
 
 def free_port():
@@ -80,41 +80,15 @@ def test_amp_bfloat16_training(gpu_config, tmp_path):
 
 def test_paper_schedule_uses_mixed_precision_on_cuda(gpu_tiny_data, tmp_path):
     """The paper's schedule asks for AMP in the config (no --amp flag)."""
-    base = REPO_ROOT / 'configs' / '_base_'
     config = tmp_path / 'paper_schedule_tiny.py'
-    config.write_text(f'''
-_base_ = [
-    {str(base / 'models' / 'splitmixer-i-256-8.py')!r},
-    {str(base / 'schedules' / 'splitmixer_bs512_adamw_100e.py')!r},
-    {str(base / 'default_runtime.py')!r},
-]
+    config.write_text(
+        paper_base_config(
+            gpu_tiny_data,
+            extra='''
 custom_imports = dict(imports=['mmsplitmix', 'tests.test_gpu.record_hook'],
                       allow_failed_imports=False)
 custom_hooks = [dict(type='RecordRunHook')]
-model = dict(
-    backbone=dict(arch=dict(embed_dims=16, depth=2, patch_size=4,
-                            kernel_size=3)),
-    head=dict(num_classes=3, in_channels=16))
-data_preprocessor = dict(
-    num_classes=3, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
-pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-train_dataloader = dict(
-    batch_size=8, num_workers=0,
-    dataset=dict(type='CustomDataset', data_root={str(gpu_tiny_data)!r},
-                 pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = dict(
-    batch_size=8, num_workers=0,
-    dataset=dict(type='CustomDataset', data_root={str(gpu_tiny_data)!r},
-                 pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False))
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
-train_cfg = dict(max_epochs=2)
-default_hooks = dict(logger=dict(interval=1))
-randomness = dict(seed=0)
-''')
+'''))
     proc = run_gpu_tool(
         [TOOLS / 'train.py', config, '--work-dir', tmp_path / 'work'])
     output = proc.stdout + proc.stderr

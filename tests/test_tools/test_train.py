@@ -18,7 +18,8 @@ import torch
 import mmsplitmix  # noqa: F401  (safe checkpoint loader)
 from mmsplitmix.utils import load_checkpoint_file
 from tests.test_tools.tools_testing import (REPO_ROOT, TINY_CONFIG, TOOLS,
-                                            checkpoints_in, run_tool, tool_env)
+                                            checkpoints_in, paper_base_config,
+                                            run_tool, tool_env)
 
 
 def free_port():
@@ -229,38 +230,8 @@ def test_truncated_checkpoint_to_resume_is_a_clear_error(
 
 
 def test_user_config_inheriting_our_base_configs(tiny_data, tmp_path):
-    base = REPO_ROOT / 'configs' / '_base_'
     user_config = tmp_path / 'my_splitmixer.py'
-    user_config.write_text(f'''
-_base_ = [
-    {str(base / 'models' / 'splitmixer-i-256-8.py')!r},
-    {str(base / 'schedules' / 'splitmixer_bs512_adamw_100e.py')!r},
-    {str(base / 'default_runtime.py')!r},
-]
-model = dict(
-    backbone=dict(arch=dict(embed_dims=16, depth=2, patch_size=4,
-                            kernel_size=3)),
-    head=dict(num_classes=3, in_channels=16))
-data_preprocessor = dict(
-    num_classes=3, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
-pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-train_dataloader = dict(
-    batch_size=8, num_workers=0,
-    dataset=dict(type='CustomDataset', data_root={str(tiny_data)!r},
-                 pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = dict(
-    batch_size=8, num_workers=0,
-    dataset=dict(type='CustomDataset', data_root={str(tiny_data)!r},
-                 pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False))
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
-train_cfg = dict(max_epochs=2)
-default_hooks = dict(logger=dict(interval=1))
-randomness = dict(seed=0)
-''')
+    user_config.write_text(paper_base_config(tiny_data))
     work_dir = tmp_path / 'work'
     run_tool([
         TOOLS / 'train.py', user_config, '--work-dir', work_dir,

@@ -105,6 +105,43 @@ def load_tool(relative_path):
     return module
 
 
+def paper_base_config(data_root, extra=''):
+    """A user config inheriting the paper's SplitMixer-I model, schedule and
+    runtime bases, shrunk to a tiny model on the image folders of
+    ``data_root`` for two epochs; ``extra`` is appended."""
+    base = REPO_ROOT / 'configs' / '_base_'
+    return f'''
+_base_ = [
+    {str(base / 'models' / 'splitmixer-i-256-8.py')!r},
+    {str(base / 'schedules' / 'splitmixer_bs512_adamw_100e.py')!r},
+    {str(base / 'default_runtime.py')!r},
+]
+model = dict(
+    backbone=dict(arch=dict(embed_dims=16, depth=2, patch_size=4,
+                            kernel_size=3)),
+    head=dict(num_classes=3, in_channels=16))
+data_preprocessor = dict(
+    num_classes=3, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
+pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_dataloader = dict(
+    batch_size=8, num_workers=0,
+    dataset=dict(type='CustomDataset', data_root={str(data_root)!r},
+                 pipeline=pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = dict(
+    batch_size=8, num_workers=0,
+    dataset=dict(type='CustomDataset', data_root={str(data_root)!r},
+                 pipeline=pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False))
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+train_cfg = dict(max_epochs=2)
+default_hooks = dict(logger=dict(interval=1))
+randomness = dict(seed=0)
+''' + extra
+
+
 def make_image_folders(root):
     """Write ``IMAGES_PER_CLASS`` noisy single-colour images per class."""
     rng = np.random.default_rng(0)

@@ -110,11 +110,14 @@ def register_trained_model(work_dir, config, checkpoint, top1):
 def predict(work_dir, config, checkpoint, top1, image):
     from mmpretrain import inference_model
 
-    import mmsplitmix  # noqa: F401  (registers SplitMixer, safe loading)
+    import mmsplitmix  # noqa: F401  (registers SplitMixer)
+    from mmsplitmix.utils import safe_checkpoint_loading
 
     name = register_trained_model(work_dir, config, checkpoint, top1)
     print(f'registered {name!r} from {Path(work_dir) / "model-index.yml"}')
-    return inference_model(name, str(image), pretrained=True)
+    # A training checkpoint holds mmengine's logging state besides weights.
+    with safe_checkpoint_loading():
+        return inference_model(name, str(image), pretrained=True)
 
 
 def main(argv=None):

@@ -209,13 +209,14 @@ def main(argv=None):
     if args.trust_checkpoint:
         os.environ[TRUSTED_CHECKPOINTS_ENV] = '1'
 
-    # Registers SplitMixer, the safe checkpoint loader and the runtime parts.
+    # Registers SplitMixer and the runtime parts.
     import mmengine
     from mmengine.dist import get_rank
     from mmengine.evaluator import DumpResults
 
     import mmsplitmix  # noqa: F401
     from mmsplitmix.utils import (build_runner, load_config,
+                                  safe_checkpoint_loading,
                                   shutdown_distributed)
     from mmsplitmix.utils.tool_args import user_errors
 
@@ -229,7 +230,8 @@ def main(argv=None):
         if args.out and args.out_item in ('pred', None):
             runner.test_evaluator.metrics.append(
                 DumpResults(out_file_path=args.out))
-        metrics = runner.test()
+        with safe_checkpoint_loading():  # the checkpoint is read safely
+            metrics = runner.test()
     except user_errors() as error:
         sys.exit(f'{parser.prog}: error: {type(error).__name__}: {error}')
 

@@ -294,10 +294,11 @@ def main(argv=None):
     if args.trust_checkpoint:
         os.environ[TRUSTED_CHECKPOINTS_ENV] = '1'
 
-    # Registers SplitMixer, the safe checkpoint loader and the runtime parts.
+    # Registers SplitMixer and the runtime parts.
     import mmsplitmix  # noqa: F401
     from mmsplitmix.utils import (build_runner, check_train_settings,
-                                  load_config, shutdown_distributed)
+                                  load_config, safe_checkpoint_loading,
+                                  shutdown_distributed)
     from mmsplitmix.utils.tool_args import ConfigError, user_errors
     from mmsplitmix.utils.work_dir import WorkDirInUseError
 
@@ -311,7 +312,9 @@ def main(argv=None):
         parser.error(str(error))
     try:
         runner = build_runner(cfg)
-        runner.train()
+        # Resume and load_from read checkpoints safely.
+        with safe_checkpoint_loading():
+            runner.train()
     except user_errors() as error:
         sys.exit(f'{parser.prog}: error: {type(error).__name__}: {error}')
     shutdown_distributed()

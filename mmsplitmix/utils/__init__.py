@@ -2,15 +2,17 @@
 a work directory, checks of the tools' inputs, CPU distributed set-up and
 the package's set-up in mmengine.
 
-Importing this package registers the safe loader for local checkpoint files
-in mmengine's ``CheckpointLoader``, the ``mmsplitmix::`` config prefix, and
-installed-package lookup without ``pkg_resources``
-(see :mod:`mmsplitmix.utils.setup_env`).
+Importing this package registers the ``mmsplitmix::`` config prefix with
+mmengine and, where ``pkg_resources`` is missing, lets mmengine find
+installed packages without it (see :mod:`mmsplitmix.utils.setup_env`).
+Safe checkpoint loading changes nothing in mmengine at import: it applies
+inside :func:`safe_checkpoint_loading` blocks (see
+:mod:`mmsplitmix.utils.checkpoint`).
 """
 from .atomic_io import CheckpointSaveError, atomic_write, atomic_write_text
 from .checkpoint import (TRUSTED_CHECKPOINTS_ENV, CorruptCheckpointError,
                          UnsafeCheckpointError, checkpoint_safe_globals,
-                         load_checkpoint_file, register_safe_checkpoint_loader,
+                         load_checkpoint_file, safe_checkpoint_loading,
                          trusted_checkpoints_enabled)
 from .dist import (cpu_model_wrapper_cfg, init_cpu_process_group,
                    setup_cpu_distributed, shutdown_distributed)
@@ -26,13 +28,12 @@ from .work_dir import (WorkDirInUseError, archive_previous_run,
                        check_work_dir_unused, checkpoint_location,
                        find_resume_checkpoint)
 
-register_safe_checkpoint_loader()
 register_package()
 
 __all__ = [
     'TRUSTED_CHECKPOINTS_ENV', 'CorruptCheckpointError',
     'UnsafeCheckpointError', 'checkpoint_safe_globals', 'load_checkpoint_file',
-    'register_safe_checkpoint_loader', 'trusted_checkpoints_enabled',
+    'safe_checkpoint_loading', 'trusted_checkpoints_enabled',
     'cpu_model_wrapper_cfg', 'init_cpu_process_group', 'setup_cpu_distributed',
     'shutdown_distributed', 'build_runner', 'set_work_dir',
     'get_installed_path', 'is_installed', 'register_all_modules',

@@ -4,12 +4,10 @@ mmengine 0.10.x reads local checkpoints with ``torch.load(filename)``. Since
 torch 2.6 that call unpickles in *weights-only* mode, which refuses the
 non-tensor objects mmengine itself writes into training checkpoints (the
 ``message_hub`` state holds ``HistoryBuffer`` objects with NumPy arrays), so
-resume, ``load_from``, testing and ``mmpretrain.get_model(...,
-pretrained=...)`` all fail on checkpoints written by mmengine.
+resuming or loading a training checkpoint fails.
 
-This module replaces mmengine's loader for local files (registered at
-``import mmsplitmix``) with one that keeps weights-only unpickling on and
-allows exactly the extra types that mmengine training checkpoints contain:
+:func:`load_checkpoint_file` keeps weights-only unpickling on and allows
+exactly the extra types that mmengine training checkpoints contain:
 
 * ``mmengine.logging.HistoryBuffer`` and the look-up of its built-in
   statistics methods (``min``, ``max``, ``current``, ``mean``), which
@@ -25,6 +23,14 @@ usual. A file holding any other pickled object is refused with
 :class:`UnsafeCheckpointError` before any object of it is built, so no code
 in it runs.
 
+Nothing changes in mmengine at import. :func:`safe_checkpoint_loading` is a
+context manager inside which mmengine's loading of local files
+(``CheckpointLoader``: the Runner's resume and ``load_from``,
+``mmengine.runner.load_checkpoint``, mmpretrain's ``get_model`` and
+``inference_model``) goes through :func:`load_checkpoint_file`, for the
+calling thread only; other threads, and all code once the block ends, get
+mmengine's own loader. The tools run their Runner inside it.
+
 Trusted legacy files (e.g. checkpoints pickled with custom classes) load
 only through an explicit opt-in: set the environment variable
 ``MMSPLITMIX_TRUSTED_CHECKPOINTS=1`` (the tools' ``--trust-checkpoint`` flag
@@ -33,16 +39,20 @@ whose origin you trust.
 
 A missing file raises :class:`FileNotFoundError`; an empty, truncated or
 otherwise unreadable file raises :class:`CorruptCheckpointError`. Both name
-the file.
+the file. Which error is raised is decided from the file itself (its zip
+structure, its pickle opcodes, the globals it names) and from the type of
+exception torch raises, never from the wording of torch's messages.
 """
 import logging
 import os
 import os.path as osp
 import pickle
 import pickletools
-import re
+import threading
 import zipfile
-from typing import Any, Callable, List, Optional, Tuple, Union
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -139,9 +149,14 @@ def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     return entries
 
 
-def _check_readable(filename: str) -> None:
+def _check_readable(filename: str) -> bool:
     """Raise early, naming the file, when it is missing or cannot be a
-    checkpoint at all."""
+    complete checkpoint.
+
+    Returns:
+        bool: Whether the file is in torch's zip format (else the legacy
+        format, whose pickles were found complete).
+    """
     if not osp.exists(filename):
         raise FileNotFoundError(f'Checkpoint file not found: {filename!r}')
     if not osp.isfile(filename):
@@ -149,7 +164,21 @@ def _check_readable(filename: str) -> None:
     if osp.getsize(filename) == 0:
         raise CorruptCheckpointError(f'Checkpoint file {filename!r} is empty.')
     if zipfile.is_zipfile(filename):
-        return
+        # A zip archive is complete once its central directory, at the very
+        # end of the file, is readable; torch.save writes the pickle as
+        # ``<archive name>/data.pkl``.
+        try:
+            with zipfile.ZipFile(filename) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError) as error:
+            raise CorruptCheckpointError(
+                f'Checkpoint file {filename!r} is a damaged zip archive: '
+                f'{error}') from error
+        if not any(name.rsplit('/', 1)[-1] == 'data.pkl' for name in names):
+            raise CorruptCheckpointError(
+                f'Checkpoint file {filename!r} is a zip archive but not a '
+                'PyTorch checkpoint (it has no data.pkl).')
+        return True
     with open(filename, 'rb') as f:
         # Files of torch's legacy (non-zip) format start with a pickle
         # header, followed by four more pickles (magic number, protocol,
@@ -169,49 +198,21 @@ def _check_readable(filename: str) -> None:
             raise CorruptCheckpointError(
                 f'Checkpoint file {filename!r} is truncated or corrupt '
                 f'(legacy torch.save format: {error}).') from error
+    return False
 
 
-def _weights_only_reason(error: BaseException) -> str:
-    """The unpickler's own explanation inside torch's long message."""
-    text = str(error)
-    marker = 'WeightsUnpickler error:'
-    if marker in text:
-        text = text.split(marker, 1)[1]
-        text = text.split('Check the documentation of torch.load', 1)[0]
-    # Drop torch's advice to allowlist the global: that is the user's call.
-    text = text.split('Please use `torch.serialization', 1)[0]
-    text = ' '.join(text.split())
-    return text if text.endswith('.') else text + '.'
+def _disallowed_globals(filename: str) -> List[str]:
+    """The globals a zip checkpoint names beyond the allowed ones, found by
+    reading its pickle's opcodes (nothing is built or imported)."""
+    with torch.serialization.safe_globals(checkpoint_safe_globals()):
+        return list(
+            torch.serialization.get_unsafe_globals_in_checkpoint(filename))
 
 
-_UNSAFE_MARKERS = ('Unsupported global', 'Trying to call reduce',
-                   'Can only build', 'Can only create new object',
-                   'is not allowed in a checkpoint', 'is blocked')
-_CORRUPT_MARKERS = ('PytorchStreamReader', 'zip archive', 'unexpected EOF',
-                    'might be corrupted')
-_QUALIFIED_NAME = re.compile(r'^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$')
-
-
-def _is_refusal(reason: str) -> bool:
-    """Whether the weights-only unpickler refused an object (rather than
-    failing on damaged data, e.g. a legacy file cut inside a name)."""
-    if not any(marker in reason for marker in _UNSAFE_MARKERS):
-        return False
-    named = re.search(r'GLOBAL (\S+) was not an allowed global', reason)
-    return named is None or _QUALIFIED_NAME.match(named.group(1)) is not None
-
-
-def _unsafe_globals(filename: str) -> List[str]:
-    """Globals in a zip checkpoint beyond the allowed ones (best effort; the
-    scan reads the pickle without building anything)."""
-    if not zipfile.is_zipfile(filename):
-        return []
-    try:
-        with torch.serialization.safe_globals(checkpoint_safe_globals()):
-            return list(
-                torch.serialization.get_unsafe_globals_in_checkpoint(filename))
-    except Exception:  # noqa: BLE001 - only used to improve the message
-        return []
+def _trust_advice() -> str:
+    return ('If the file comes from a source you trust (for example an old '
+            'checkpoint with custom classes), set '
+            f'{TRUSTED_CHECKPOINTS_ENV}=1 to load it with full unpickling.')
 
 
 def load_checkpoint_file(filename: str,
@@ -236,9 +237,12 @@ def load_checkpoint_file(filename: str,
         CorruptCheckpointError: If the file is empty, truncated or corrupt.
         UnsafeCheckpointError: If the file holds pickled objects outside
             the allowed types (and ``trusted`` is off).
+        RuntimeError: If torch fails to read a complete zip checkpoint for
+            another reason (e.g. CUDA tensors without ``map_location`` on a
+            machine without CUDA); the message names the file.
     """
     filename = osp.expanduser(str(filename))
-    _check_readable(filename)
+    is_zip = _check_readable(filename)
     if trusted is None:
         trusted = trusted_checkpoints_enabled()
     if trusted:
@@ -248,6 +252,14 @@ def load_checkpoint_file(filename: str,
             'trust.',
             logger='current',
             level=logging.WARNING)
+    elif is_zip:
+        found = _disallowed_globals(filename)
+        if found:
+            raise UnsafeCheckpointError(
+                f'Refused to load checkpoint {filename!r}: it names pickled '
+                'objects outside the types allowed in checkpoints '
+                f'({", ".join(found)}). Nothing of the file was unpickled, '
+                f'so no code from it ran. {_trust_advice()}')
     try:
         if trusted:
             return torch.load(
@@ -256,46 +268,89 @@ def load_checkpoint_file(filename: str,
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        reason = _weights_only_reason(error)
-        if not trusted and _is_refusal(reason):
-            found = _unsafe_globals(filename)
-            found_text = f' ({", ".join(found)})' if found else ''
-            raise UnsafeCheckpointError(
-                f'Refused to load checkpoint {filename!r}: it holds pickled '
-                f'objects outside the types allowed in checkpoints'
-                f'{found_text}. Loading stopped at the first such object, so '
-                f'no code from the file ran. Reason: {reason} '
-                'If the file comes from a source you trust (for example an '
-                'old checkpoint with custom classes), set '
-                f'{TRUSTED_CHECKPOINTS_ENV}=1 to load it with full '
-                'unpickling.') from None
-        raise CorruptCheckpointError(
-            f'Checkpoint file {filename!r} is truncated or corrupt: '
-            f'{reason}') from error
-    except RuntimeError as error:
-        message = str(error)
-        if any(marker in message for marker in _CORRUPT_MARKERS):
+        if trusted:
             raise CorruptCheckpointError(
-                f'Checkpoint file {filename!r} is truncated or corrupt: '
-                f'{message}') from error
-        raise RuntimeError(
-            f'Failed to load checkpoint {filename!r}: {message}') from error
+                f'Checkpoint file {filename!r} is corrupt: {error}') from error
+        # The weights-only unpickler refuses with UnpicklingError; the
+        # pickles are complete (checked above), so this is a refusal, e.g.
+        # of a call or a global of a legacy-format file. PyTorch's own
+        # explanation is the chained exception.
+        raise UnsafeCheckpointError(
+            f'Refused to load checkpoint {filename!r}: PyTorch\'s '
+            'weights-only unpickler stopped at a pickled object or call '
+            'outside the types allowed in checkpoints (its explanation is '
+            'the exception above). Loading stopped there, so no code from '
+            f'the file ran. {_trust_advice()}') from error
     except Exception as error:  # noqa: BLE001 - any other read failure
+        if is_zip:
+            # The archive is complete, so this is not a truncated file.
+            raise RuntimeError(f'Failed to load checkpoint {filename!r}: '
+                               f'{type(error).__name__}: {error}') from error
+        # A legacy file whose pickles are complete but whose raw storages
+        # cannot be read: cut or damaged after the pickles.
         raise CorruptCheckpointError(
             f'Checkpoint file {filename!r} is truncated or corrupt '
-            f'({type(error).__name__}: {error})') from error
+            f'(legacy torch.save format; {type(error).__name__}: {error})'
+        ) from error
 
 
-def load_from_local_file(filename: str, map_location: Optional[Any] = None):
-    """mmengine ``CheckpointLoader`` backend for local paths.
+# mmengine's CheckpointLoader keys local files by the empty prefix.
+_LOCAL_PREFIX = ''
+_safe_loading_active: ContextVar[bool] = ContextVar(
+    'mmsplitmix_safe_checkpoint_loading', default=False)
+_scope_lock = threading.Lock()
+_scope_depth = 0
+_replaced_loader: Optional[Callable] = None
 
-    See :func:`load_checkpoint_file`.
+
+def _scoped_local_loader(filename: str, map_location: Optional[Any] = None):
+    """The local-file loader registered while any
+    :func:`safe_checkpoint_loading` block runs: the safe loader inside such
+    a block, the loader it replaced everywhere else."""
+    if _safe_loading_active.get():
+        return load_checkpoint_file(filename, map_location=map_location)
+    return _replaced_loader(filename, map_location)
+
+
+@contextmanager
+def safe_checkpoint_loading() -> Iterator[None]:
+    """Load local checkpoint files safely through mmengine, in a block.
+
+    Inside the block, what mmengine loads from a local path in this thread
+    (the Runner's resume and ``load_from``, ``load_checkpoint``, mmpretrain's
+    ``get_model(..., pretrained=PATH)`` and ``inference_model``) goes
+    through :func:`load_checkpoint_file`. Other threads keep mmengine's own
+    loader, and once the last block ends mmengine's loader is registered
+    again, so other libraries in the process never get this policy. Blocks
+    may nest.
+
+    Example:
+        >>> from mmpretrain import get_model
+        >>> from mmsplitmix.utils import safe_checkpoint_loading
+        >>> with safe_checkpoint_loading():
+        ...     model = get_model('splitmixer-i-256-8_1xb512_cifar10',
+        ...                       pretrained='work_dirs/x/epoch_100.pth')
     """
-    return load_checkpoint_file(filename, map_location=map_location)
-
-
-def register_safe_checkpoint_loader() -> None:
-    """Make mmengine load every local checkpoint through
-    :func:`load_checkpoint_file` (resume, ``load_from``, ``get_model``)."""
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=load_from_local_file, force=True)
+    global _scope_depth, _replaced_loader
+    with _scope_lock:
+        if _scope_depth == 0:
+            _replaced_loader = CheckpointLoader._get_checkpoint_loader(
+                _LOCAL_PREFIX)
+            CheckpointLoader.register_scheme(
+                prefixes=_LOCAL_PREFIX,
+                loader=_scoped_local_loader,
+                force=True)
+        _scope_depth += 1
+    token = _safe_loading_active.set(True)
+    try:
+        yield
+    finally:
+        _safe_loading_active.reset(token)
+        with _scope_lock:
+            _scope_depth -= 1
+            if _scope_depth == 0:
+                CheckpointLoader.register_scheme(
+                    prefixes=_LOCAL_PREFIX,
+                    loader=_replaced_loader,
+                    force=True)
+                _replaced_loader = None

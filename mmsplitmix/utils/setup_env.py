@@ -7,8 +7,12 @@ mmengine resolves, like the ``mmpretrain::`` ones:
 
 - ``_base_ = ['mmsplitmix::splitmixer/splitmixer-i-256-8_1xb512_cifar10.py']``
   in a user's config (and ``mmengine.hub.get_config`` / ``get_model``);
-- ``_base_ = ['mmpretrain::_base_/default_runtime.py']`` without
-  ``pkg_resources``, which setuptools >= 81 no longer ships.
+- ``_base_ = ['mmpretrain::_base_/default_runtime.py']`` also where
+  ``pkg_resources`` is missing (setuptools >= 81 no longer ships it).
+  mmengine 0.10 looks packages up with it; only where it cannot be imported
+  are mmengine's three lookup functions replaced by the importlib-based ones
+  of this module, which give the same answers. Elsewhere mmengine is left
+  as it is.
 """
 import datetime
 import importlib
@@ -170,8 +174,16 @@ def register_package_scope() -> None:
     config_utils.MODULE2PACKAGE.setdefault(SCOPE, DISTRIBUTION)
 
 
+def pkg_resources_available() -> bool:
+    """Whether ``pkg_resources`` (which mmengine's package lookup imports)
+    can be imported."""
+    return importlib.util.find_spec('pkg_resources') is not None
+
+
 def register_package() -> None:
     """Everything ``import mmsplitmix`` sets up in mmengine: the
-    ``mmsplitmix::`` prefix and package lookup without pkg_resources."""
+    ``mmsplitmix::`` prefix and, where ``pkg_resources`` is missing,
+    package lookup without it."""
     register_package_scope()
-    use_importlib_package_lookup()
+    if not pkg_resources_available():
+        use_importlib_package_lookup()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import mmsplitmix  # noqa: F401  (safe checkpoint loader)
+import mmsplitmix  # noqa: F401
 from mmsplitmix.utils import load_checkpoint_file
 from tests.test_gpu.gpu_testing import (logged_values, run_gpu_tool,
                                         run_record, train_until_paused)

@@ -56,17 +56,47 @@ def test_lookup_of_missing_packages():
         package2module('no_such_package_mmsplitmix')
 
 
-def test_mmengine_uses_the_lookup():
-    import mmengine.config.config
-    import mmengine.hub.hub
-    import mmengine.utils.package_utils
-    assert mmengine.utils.package_utils.is_installed is is_installed
-    assert mmengine.utils.package_utils.get_installed_path is \
-        get_installed_path
-    assert mmengine.utils.is_installed is is_installed
-    assert mmengine.config.config.is_installed is is_installed
-    assert mmengine.config.config.get_installed_path is get_installed_path
-    assert mmengine.hub.hub.get_installed_path is get_installed_path
+# Run in a fresh interpreter: whether pkg_resources can be imported is fixed
+# before mmsplitmix is imported.
+LOOKUP_PROBE = """
+import importlib.machinery, sys, types
+if PKG_RESOURCES_PRESENT:
+    fake = types.ModuleType('pkg_resources')
+    fake.__spec__ = importlib.machinery.ModuleSpec('pkg_resources', None)
+    sys.modules['pkg_resources'] = fake
+else:
+    sys.modules['pkg_resources'] = None  # as on setuptools >= 81
+import mmengine.config.config, mmengine.hub.hub, mmengine.utils
+from mmengine.utils import package_utils
+import mmsplitmix
+from mmsplitmix.utils import setup_env
+holders = [(package_utils, 'is_installed'),
+           (package_utils, 'get_installed_path'),
+           (package_utils, 'package2module'),
+           (mmengine.utils, 'is_installed'),
+           (mmengine.utils, 'get_installed_path'),
+           (mmengine.config.config, 'is_installed'),
+           (mmengine.config.config, 'get_installed_path'),
+           (mmengine.hub.hub, 'get_installed_path')]
+print(sorted({getattr(module, name) is getattr(setup_env, name)
+              for module, name in holders}))
+"""
+
+
+@pytest.mark.parametrize('pkg_resources_present', [True, False])
+def test_mmengine_lookup_is_replaced_only_without_pkg_resources(
+        pkg_resources_present):
+    proc = subprocess.run([
+        sys.executable, '-c',
+        LOOKUP_PROBE.replace('PKG_RESOURCES_PRESENT',
+                             str(pkg_resources_present))
+    ],
+                          cwd=REPO_ROOT,
+                          capture_output=True,
+                          text=True,
+                          check=True)
+    replaced = proc.stdout.strip()
+    assert replaced == ('[False]' if pkg_resources_present else '[True]')
 
 
 def test_a_changed_mmengine_is_reported(monkeypatch):

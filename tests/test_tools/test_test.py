@@ -1,11 +1,9 @@
 """End-to-end tests of tools/test.py, dist_test.sh and slurm_test.sh on the
 CPU, and of loading the tools' checkpoints elsewhere (get_model, mim)."""
 import json
-import os
 import pickle
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,14 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import mmsplitmix  # noqa: F401  (SplitMixer, safe checkpoint loader)
-from tests.test_tools.tools_testing import TOOLS, run_tool, tool_env
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+import mmsplitmix  # noqa: F401  (SplitMixer)
+from tests.test_tools.tools_testing import (TOOLS, free_port, run_tool,
+                                            slurm_stand_in, tool_env)
 
 
 def final_val_accuracy(trained_work_dir):
@@ -82,28 +75,7 @@ def test_slurm_test_sh_runs_one_task_with_the_slurm_launcher(
         trained_work_dir, tiny_config, tmp_path):
     """A stand-in ``srun`` records its options and runs the command as a
     one-task slurm job step would."""
-    bin_dir = tmp_path / 'bin'
-    bin_dir.mkdir()
-    record = tmp_path / 'srun_args'
-    fake_srun = bin_dir / 'srun'
-    fake_srun.write_text(f'''#!/usr/bin/env bash
-echo "$@" > {record}
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -p) shift 2 ;;
-        -*) shift ;;
-        *) break ;;
-    esac
-done
-export SLURM_PROCID=0 SLURM_NTASKS=1 SLURM_LOCALID=0 SLURM_NODELIST=localhost
-export MASTER_ADDR=127.0.0.1 MASTER_PORT={free_port()}
-exec "$@"
-''')
-    fake_srun.chmod(0o755)
-    env = tool_env()
-    env['PATH'] = f'{bin_dir}{os.pathsep}{env["PATH"]}'
-    env.update(
-        GPUS='1', GPUS_PER_NODE='1', CPUS_PER_TASK='2', PYTHON=sys.executable)
+    env, record = slurm_stand_in(tmp_path)
     checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
     proc = subprocess.run([
         'bash', TOOLS / 'slurm_test.sh', 'debug', 'tiny-test', tiny_config,
@@ -179,8 +151,11 @@ def test_bad_arguments_fail_early_naming_the_path(trained_work_dir,
 def test_get_model_loads_a_training_checkpoint(trained_work_dir, tiny_config):
     from mmpretrain import get_model
 
+    from mmsplitmix.utils import safe_checkpoint_loading
+
     checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
-    model = get_model(str(tiny_config), pretrained=str(checkpoint))
+    with safe_checkpoint_loading():
+        model = get_model(str(tiny_config), pretrained=str(checkpoint))
     expected = torch.load(checkpoint, weights_only=False)['state_dict']
     for name, value in model.state_dict().items():
         assert torch.equal(value, expected[name]), name

@@ -1,15 +1,20 @@
 import collections
 import os
+import pickle
+import threading
+import zipfile
 
 import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner import CheckpointLoader, load_checkpoint
+from mmengine.runner.checkpoint import load_from_local
 
-import mmsplitmix  # noqa: F401  (registers the safe loader)
+import mmsplitmix  # noqa: F401
 from mmsplitmix.utils import (TRUSTED_CHECKPOINTS_ENV, CorruptCheckpointError,
                               UnsafeCheckpointError, load_checkpoint_file,
+                              safe_checkpoint_loading,
                               trusted_checkpoints_enabled)
 from mmsplitmix.utils.checkpoint import ALLOWED_NUMPY_DTYPES
 
@@ -73,16 +78,74 @@ def test_numeric_numpy_arrays_and_scalars_load(tmp_path, dtype):
     assert loaded['scalar'].dtype == array.dtype
 
 
-def test_mmengine_loading_paths_use_the_safe_loader(tmp_path):
+def mmengines_local_loader():
+    return CheckpointLoader._get_checkpoint_loader('')
+
+
+@pytest.fixture
+def saved_training_checkpoint(tmp_path):
     path = tmp_path / 'epoch_2.pth'
     checkpoint = training_checkpoint()
     torch.save(checkpoint, path)
-    loaded = CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+    return str(path), checkpoint
+
+
+def test_import_leaves_mmengines_loader_alone(saved_training_checkpoint):
+    path, _ = saved_training_checkpoint
+    assert mmengines_local_loader() is load_from_local
+    # mmengine's own policy (torch's weights-only default) applies outside
+    # a block: another library in the process sees no change.
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        CheckpointLoader.load_checkpoint(path, map_location='cpu')
+
+
+def test_mmengine_loading_paths_are_safe_inside_the_block(
+        saved_training_checkpoint):
+    path, checkpoint = saved_training_checkpoint
+    with safe_checkpoint_loading():
+        loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+        model = torch.nn.Linear(4, 2)
+        load_checkpoint(model, path, map_location='cpu')
     assert isinstance(loaded['message_hub']['log_scalars']['train/lr'],
                       HistoryBuffer)
-    model = torch.nn.Linear(4, 2)
-    load_checkpoint(model, str(path), map_location='cpu')
     assert torch.equal(model.weight, checkpoint['state_dict']['weight'])
+    assert mmengines_local_loader() is load_from_local
+
+
+def test_blocks_nest_and_restore_mmengines_loader_on_errors(
+        saved_training_checkpoint):
+    path, _ = saved_training_checkpoint
+    with pytest.raises(KeyError):
+        with safe_checkpoint_loading():
+            with safe_checkpoint_loading():
+                pass
+            # Still inside the outer block.
+            CheckpointLoader.load_checkpoint(path, map_location='cpu')
+            raise KeyError('stop')
+    assert mmengines_local_loader() is load_from_local
+    with pytest.raises(pickle.UnpicklingError):
+        CheckpointLoader.load_checkpoint(path, map_location='cpu')
+
+
+def test_other_threads_keep_mmengines_policy_during_a_block(
+        saved_training_checkpoint):
+    path, _ = saved_training_checkpoint
+    errors = []
+
+    def load_elsewhere():
+        try:
+            CheckpointLoader.load_checkpoint(path, map_location='cpu')
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+
+    with safe_checkpoint_loading():
+        thread = threading.Thread(target=load_elsewhere)
+        thread.start()
+        thread.join()
+        CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    assert len(errors) == 1
+    assert isinstance(errors[0], pickle.UnpicklingError)
+    assert not isinstance(errors[0], UnsafeCheckpointError)
 
 
 class _CreatesMarker:
@@ -115,11 +178,15 @@ def test_pickled_code_is_refused_and_does_not_run(tmp_path, zip_format):
         load_checkpoint_file(str(path))
     message = str(info.value)
     assert repr(str(path)) in message
-    assert 'open' in message
     assert f'{TRUSTED_CHECKPOINTS_ENV}=1' in message
+    if zip_format:  # the disallowed globals are named before unpickling
+        assert f'{open.__module__}.open' in message
+    else:  # PyTorch's unpickler explains, in the chained exception
+        assert isinstance(info.value.__cause__, pickle.UnpicklingError)
+        assert 'open' in str(info.value.__cause__)
     assert not marker.exists()
     # Through mmengine as well.
-    with pytest.raises(UnsafeCheckpointError):
+    with safe_checkpoint_loading(), pytest.raises(UnsafeCheckpointError):
         CheckpointLoader.load_checkpoint(str(path))
     assert not marker.exists()
 
@@ -190,6 +257,50 @@ def test_truncated_checkpoint_names_the_file(tmp_path, zip_format, keep):
     with pytest.raises(CorruptCheckpointError) as info:
         load_checkpoint_file(str(path))
     assert repr(str(path)) in str(info.value)
+
+
+def test_legacy_file_cut_in_its_storages_is_corrupt(tmp_path):
+    path = tmp_path / 'legacy.pth'
+    torch.save(
+        dict(w=torch.ones(1000)), path, _use_new_zipfile_serialization=False)
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(CorruptCheckpointError, match='legacy.pth'):
+        load_checkpoint_file(str(path))
+
+
+def test_zip_archive_that_is_no_checkpoint(tmp_path):
+    path = tmp_path / 'archive.pth'
+    with zipfile.ZipFile(path, 'w') as archive:
+        archive.writestr('notes/readme.txt', 'hello')
+    with pytest.raises(
+            CorruptCheckpointError, match='archive.pth.*not a PyTorch'):
+        load_checkpoint_file(str(path))
+
+
+@pytest.mark.parametrize('zip_format', [True, False])
+def test_errors_are_told_apart_by_type_not_wording(tmp_path, monkeypatch,
+                                                   zip_format):
+    path = tmp_path / 'weights.pth'
+    torch.save(
+        dict(w=torch.ones(2)), path, _use_new_zipfile_serialization=zip_format)
+
+    def fail_with(error):
+
+        def load(*args, **kwargs):
+            raise error
+
+        monkeypatch.setattr(torch, 'load', load)
+
+    fail_with(pickle.UnpicklingError('wording of a future torch'))
+    with pytest.raises(UnsafeCheckpointError, match='weights.pth'):
+        load_checkpoint_file(str(path))
+    fail_with(RuntimeError('wording of a future torch'))
+    # A complete zip archive is not called corrupt; a legacy file whose
+    # pickles are complete but whose storages fail to read is.
+    expected = RuntimeError if zip_format else CorruptCheckpointError
+    with pytest.raises(expected, match='weights.pth') as info:
+        load_checkpoint_file(str(path))
+    assert zip_format != isinstance(info.value, CorruptCheckpointError)
 
 
 def test_garbage_file_names_the_file(tmp_path):

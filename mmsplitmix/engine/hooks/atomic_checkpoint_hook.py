@@ -6,11 +6,12 @@ import pickle
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
-from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
+from mmengine.runner.checkpoint import save_checkpoint
 from mmpretrain.registry import HOOKS
 
 from mmsplitmix.utils.atomic_io import (atomic_write, atomic_write_text,
                                         remove_stale_temporary_files)
+from mmsplitmix.utils.checkpoint import load_checkpoint_file
 
 
 @HOOKS.register_module()
@@ -182,7 +183,7 @@ class AtomicCheckpointHook(CheckpointHook):
             return super()._publish_model(runner, ckpt_path)
         if not is_main_process():
             return
-        checkpoint = _load_checkpoint(ckpt_path)
+        checkpoint = load_checkpoint_file(ckpt_path, map_location='cpu')
         removed_keys = [
             key for key in checkpoint if key not in self.published_keys
         ]

@@ -2,40 +2,14 @@
 # Testing on a slurm cluster, one task per GPU.
 #
 # Usage: tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options...]
-# Environment (optional):
-#   GPUS           total number of tasks / GPUs (default 8)
-#   GPUS_PER_NODE  tasks / GPUs per node (default 8)
-#   CPUS_PER_TASK  CPU cores per task (default 5)
-#   SRUN_ARGS      extra arguments for srun (default none)
-#   PYTHON         python interpreter (default python)
-set -ex
+# Environment: GPUS, GPUS_PER_NODE, CPUS_PER_TASK, SRUN_ARGS, PYTHON (see
+# tools/slurm_launch.sh).
+set -e
 
 if [ $# -lt 4 ]; then
     echo "Usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options...]" >&2
     exit 2
 fi
 
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-CHECKPOINT=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHON=${PYTHON:-python}
-TOOLS_DIR=$(cd "$(dirname "$0")" && pwd)
-
-# SRUN_ARGS is split into words on purpose.
-# shellcheck disable=SC2086
-PYTHONPATH="$TOOLS_DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
-srun -p "$PARTITION" \
-    --job-name="$JOB_NAME" \
-    --gres=gpu:"$GPUS_PER_NODE" \
-    --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" \
-    --cpus-per-task="$CPUS_PER_TASK" \
-    --kill-on-bad-exit=1 \
-    $SRUN_ARGS \
-    "$PYTHON" -u "$TOOLS_DIR/test.py" "$CONFIG" "$CHECKPOINT" \
+exec bash "$(dirname "$0")/slurm_launch.sh" "$1" "$2" test.py "$3" "$4" \
     --launcher=slurm "${@:5}"

@@ -41,6 +41,7 @@ MIM_FILES = [
     'tools/train.py',
     'tools/test.py',
     'tools/dist_train.sh',
+    'tools/dist_launch.sh',
 ]
 
 # A user's configs, in a folder of their own, written the way mmpretrain's

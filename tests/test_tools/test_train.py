@@ -6,7 +6,6 @@ import os.path as osp
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 
-import mmsplitmix  # noqa: F401  (safe checkpoint loader)
+import mmsplitmix  # noqa: F401
 from mmsplitmix.utils import load_checkpoint_file
 from tests.test_tools.tools_testing import (REPO_ROOT, TINY_CONFIG, TOOLS,
-                                            checkpoints_in, paper_base_config,
-                                            run_tool, tool_env)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+                                            checkpoints_in, free_port,
+                                            paper_base_config, run_tool,
+                                            slurm_stand_in, tool_env)
 
 
 def last_value(text, key):
@@ -161,6 +155,29 @@ def test_two_cpu_processes_with_dist_train_sh(tiny_config, tmp_path):
     assert 'Epoch(train) [1][3/3]' not in output
     assert checkpoints_in(tmp_path) == ['epoch_1.pth']
     assert 'backbone.stem.0.weight' in state_dict(tmp_path / 'epoch_1.pth')
+
+
+def test_slurm_train_sh_runs_one_task_with_the_slurm_launcher(
+        tiny_config, tmp_path):
+    env, record = slurm_stand_in(tmp_path)
+    work_dir = tmp_path / 'work'
+    proc = subprocess.run([
+        'bash', TOOLS / 'slurm_train.sh', 'debug', 'tiny-train', tiny_config,
+        work_dir, '--cfg-options', 'train_cfg.max_epochs=1'
+    ],
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=240)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    srun_args = record.read_text().split()
+    assert srun_args[:2] == ['-p', 'debug']
+    for option in ('--job-name=tiny-train', '--ntasks=1',
+                   f'--work-dir={work_dir}', '--launcher=slurm'):
+        assert option in srun_args
+    assert 'Distributed launcher: slurm' in output
+    assert checkpoints_in(work_dir) == ['epoch_1.pth']
 
 
 @pytest.mark.skipif(

@@ -7,6 +7,7 @@ colour depends on the class, laid out as image folders for mmpretrain's
 import importlib.util
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,42 @@ def checkpoints_in(work_dir):
     return sorted(
         p for p in os.listdir(work_dir)
         if p.endswith('.pth') and osp.isfile(osp.join(work_dir, p)))
+
+
+def free_port():
+    """A TCP port of this machine that is free now."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def slurm_stand_in(tmp_path):
+    """The environment of a one-task slurm job on this machine: a stand-in
+    ``srun`` first on ``PATH`` records its options in the returned file
+    and runs the command as a one-task job step would.
+
+    Returns:
+        tuple: The tool environment and the path of the recorded options.
+    """
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    record = tmp_path / 'srun_args'
+    fake_srun = bin_dir / 'srun'
+    fake_srun.write_text(f'''#!/usr/bin/env bash
+echo "$@" > {record}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -p) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+    esac
+done
+export SLURM_PROCID=0 SLURM_NTASKS=1 SLURM_LOCALID=0 SLURM_NODELIST=localhost
+export MASTER_ADDR=127.0.0.1 MASTER_PORT={free_port()}
+exec "$@"
+''')
+    fake_srun.chmod(0o755)
+    env = tool_env(
+        GPUS='1', GPUS_PER_NODE='1', CPUS_PER_TASK='2', PYTHON=sys.executable)
+    env['PATH'] = f'{bin_dir}{os.pathsep}{env["PATH"]}'
+    return env, record

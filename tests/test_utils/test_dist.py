@@ -1,5 +1,4 @@
 import os
-import socket
 
 import pytest
 import torch
@@ -9,15 +8,10 @@ from mmengine.model import MMDistributedDataParallel
 
 from mmsplitmix.utils import (cpu_model_wrapper_cfg, init_cpu_process_group,
                               setup_cpu_distributed)
+from tests.test_tools.tools_testing import free_port
 
 DIST_ENV = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT',
             'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID', 'SLURM_NODELIST')
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

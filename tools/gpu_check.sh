@@ -5,16 +5,18 @@
 # Usage: bash tools/gpu_check.sh [OUT_DIR]     (default: work_dirs/gpu_check)
 #
 # Runs, in order, each step whatever the previous ones gave:
-#   1. the GPU tests (tests/test_gpu: AMP in float16 and bfloat16, NCCL
-#      through dist_train.sh, test.py, kill and --resume, CPU/CUDA agreement
-#      of every channel mixer, channels-last and torch.compile);
+#   1. the GPU tests (tests/test_gpu: train.py --amp in float16 and
+#      bfloat16, the paper's schedule in fp32 and with --amp, NCCL through
+#      dist_train.sh, test.py, kill and --resume, CPU/CUDA agreement of
+#      every channel mixer, channels-last and torch.compile);
 #   2. tools/analysis_tools/benchmark.py --paper in fp32, then
 #   3. with --amp (inference and training-step images/s of ConvMixer-256/8
 #      and SplitMixer I-IV at 32 and 224 px);
-#   4. tools/analysis_tools/train_throughput.py: images/s of the paper's
-#      CIFAR-10 recipe (RandAugment included) on 50,000 generated images with
-#      one dataloader worker per CPU core: the whole training loop, the data
-#      pipeline alone and the model alone, and the implied 100-epoch time.
+#   4. tools/analysis_tools/train_throughput.py --amp: images/s of the
+#      paper's CIFAR-10 recipe (RandAugment and mixed precision included) on
+#      50,000 generated images with one dataloader worker per CPU core: the
+#      whole training loop, the data pipeline alone and the model alone, and
+#      the implied 100-epoch time.
 # OUT_DIR receives environment.json (versions, GPU), gpu_tests.xml (JUnit),
 # benchmark_fp32.json, benchmark_amp.json, train_throughput.json and
 # gpu_check.log (everything printed). The exit status is 0 when every step
@@ -135,7 +137,7 @@ step benchmark-fp32 "benchmark fp32" "$PYTHON" tools/analysis_tools/benchmark.py
 step benchmark-amp "benchmark AMP" "$PYTHON" tools/analysis_tools/benchmark.py --paper \
     --device cuda --amp --modes "${MODES[@]}" --out "$OUT_DIR/benchmark_amp.json"
 step throughput "training throughput" "$PYTHON" \
-    tools/analysis_tools/train_throughput.py \
+    tools/analysis_tools/train_throughput.py --amp \
     --out "$OUT_DIR/train_throughput.json"
 
 say ""

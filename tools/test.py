@@ -16,7 +16,6 @@ split whose classes differ from those the checkpoint was trained on, is
 refused with the list of differences.
 """
 import argparse
-import logging
 import os
 import os.path as osp
 import sys
@@ -56,8 +55,8 @@ def build_parser():
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='mixed precision test (needs a GPU; without one it runs in '
-        'fp32 with a notice)')
+        help='mixed precision test on a GPU (test_cfg.fp16); without a '
+        'GPU it is an error')
     parser.add_argument(
         '--deploy',
         action='store_true',
@@ -138,13 +137,19 @@ def validate_args(args):
 
 
 def merge_args(cfg, args):
-    """Merge the command-line arguments into the config."""
+    """Merge the command-line arguments into the config.
+
+    Raises:
+        ValueError: The config cannot test (no ``test_dataloader``,
+            ``test_cfg`` or ``test_evaluator``).
+        ConfigError: ``--amp`` on a machine without a GPU, or a bad
+            ``--cfg-options`` pair.
+    """
     import torch
-    from mmengine.device import get_device
-    from mmengine.logging import print_log
 
     from mmsplitmix.utils import (add_custom_hook, merge_cfg_options,
                                   set_work_dir)
+    from mmsplitmix.utils.tool_args import check_amp_device
 
     for part in ('test_dataloader', 'test_cfg', 'test_evaluator'):
         if cfg.get(part) is None:
@@ -165,14 +170,9 @@ def merge_args(cfg, args):
             cfg, 'FastInferenceHook', deploy=args.deploy, compile=args.compile)
 
     if args.amp:
-        if get_device() == 'cpu':
-            print_log(
-                '--amp: mixed precision needs a GPU and none was found; '
-                'testing in full precision (fp32) instead.',
-                logger='current',
-                level=logging.WARNING)
-        else:
-            cfg.test_cfg.fp16 = True
+        check_amp_device('--amp',
+                         'drop --amp to test in full precision (fp32)')
+        cfg.test_cfg.fp16 = True
 
     loader = deepcopy(cfg.test_dataloader)
     loader.setdefault('pin_memory', torch.cuda.is_available())

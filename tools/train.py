@@ -24,8 +24,6 @@ import sys
 from copy import deepcopy
 
 TRUSTED_CHECKPOINTS_ENV = 'MMSPLITMIX_TRUSTED_CHECKPOINTS'
-# Devices mmengine's AmpOptimWrapper can run on.
-AMP_DEVICES = ('cuda', 'npu', 'mlu', 'musa')
 
 
 def build_parser():
@@ -65,8 +63,9 @@ def build_parser():
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='automatic mixed precision training (needs a GPU; without '
-        'one training falls back to fp32 with a notice)')
+        help='mixed precision training on a GPU (mmengine\'s '
+        'AmpOptimWrapper, dynamic loss scaling), as the paper trained; '
+        'without a GPU it is an error')
     parser.add_argument(
         '--channels-last',
         action='store_true',
@@ -176,13 +175,19 @@ def set_dataloader_defaults(cfg, field, args, cuda_available):
 
 
 def merge_args(cfg, args):
-    """Merge the command-line arguments into the config."""
+    """Merge the command-line arguments into the config.
+
+    Raises:
+        ConfigError: ``--amp`` on a machine without a GPU, or a bad
+            ``--cfg-options`` pair.
+        ValueError: ``--auto-scale-lr`` with a config that has no
+            ``auto_scale_lr.base_batch_size``.
+    """
     import torch
-    from mmengine.device import get_device
-    from mmengine.logging import print_log
 
     from mmsplitmix.utils import (add_custom_hook, merge_cfg_options,
                                   set_work_dir)
+    from mmsplitmix.utils.tool_args import check_amp_device
 
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
@@ -198,15 +203,10 @@ def merge_args(cfg, args):
         cfg.val_evaluator = None
 
     if args.amp:
-        if get_device() in AMP_DEVICES:
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-        else:
-            print_log(
-                '--amp: mixed precision needs a GPU and none was found; '
-                'training in full precision (fp32) instead.',
-                logger='current',
-                level=logging.WARNING)
+        check_amp_device('--amp',
+                         'drop --amp to train in full precision (fp32)')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
         cfg.resume = True

@@ -1,5 +1,6 @@
 """Checks of the tools' inputs that name the file, argument or value at
-fault: config files, ``--cfg-options`` and the training settings."""
+fault: config files, ``--cfg-options``, the training settings and mixed
+precision (which needs a GPU)."""
 import ast
 import os
 import os.path as osp
@@ -7,9 +8,48 @@ from typing import Optional, Tuple
 
 from mmengine.config import Config, DictAction
 
+#: The devices mmengine trains and tests in mixed precision on: its
+#: ``AmpOptimWrapper`` refuses any other.
+AMP_DEVICES = ('cuda', 'npu', 'mlu', 'musa')
+
 
 class ConfigError(ValueError):
     """A config file cannot be read, or a setting in it is invalid."""
+
+
+def amp_device_available() -> bool:
+    """Whether the device the Runner will use (mmengine's ``get_device``)
+    is one of :data:`AMP_DEVICES`."""
+    from mmengine.device import get_device
+    return get_device() in AMP_DEVICES
+
+
+def check_amp_device(setting: str, instead: str) -> None:
+    """Refuse mixed precision on a machine without a GPU.
+
+    Args:
+        setting (str): What asks for mixed precision, e.g. ``'--amp'``.
+        instead (str): How to run in full precision instead.
+
+    Raises:
+        ConfigError: No device of :data:`AMP_DEVICES` is present; the
+            message names ``setting`` and says ``instead``.
+    """
+    if not amp_device_available():
+        raise ConfigError(
+            f'{setting}: mixed precision needs a GPU (CUDA, NPU, MLU or '
+            f'MUSA) and none was found; {instead}')
+
+
+def _is_amp_wrapper(wrapper_type) -> bool:
+    """Whether an ``optim_wrapper.type`` names mmengine's AmpOptimWrapper
+    or a subclass of it."""
+    from mmengine.optim import AmpOptimWrapper
+    from mmpretrain.registry import OPTIM_WRAPPERS
+    if isinstance(wrapper_type, str):
+        wrapper_type = OPTIM_WRAPPERS.get(wrapper_type)
+    return isinstance(wrapper_type, type) and issubclass(
+        wrapper_type, AmpOptimWrapper)
 
 
 class KeyValueAction(DictAction):
@@ -130,7 +170,8 @@ def _positive_int(value) -> bool:
 
 def check_train_settings(cfg: Config) -> None:
     """Check the settings of a training config that mmengine would
-    misreport or accept silently.
+    misreport or accept silently, and that an ``AmpOptimWrapper`` has a GPU
+    to run on (mmengine would fail later with a bare assertion).
 
     Raises:
         ConfigError: Naming the setting, its value and what is expected.
@@ -169,6 +210,12 @@ def check_train_settings(cfg: Config) -> None:
         if not (isinstance(workers, int) and workers >= 0):
             raise ConfigError(f'{field}.num_workers must be an int >= 0, got '
                               f'{workers!r}')
+    wrapper = cfg.get('optim_wrapper')
+    if isinstance(wrapper, dict) and _is_amp_wrapper(wrapper.get('type')):
+        check_amp_device(
+            f'optim_wrapper.type={wrapper["type"]!r}',
+            'use a plain OptimWrapper (no optim_wrapper.type, loss_scale '
+            'or dtype) to train in full precision (fp32)')
 
 
 def launcher_rank(launcher: str) -> int:
@@ -208,7 +255,8 @@ def user_errors() -> tuple:
 
 
 __all__ = [
-    'ConfigError', 'KeyValueAction', 'load_config', 'merge_cfg_options',
+    'AMP_DEVICES', 'amp_device_available', 'check_amp_device', 'ConfigError',
+    'KeyValueAction', 'load_config', 'merge_cfg_options',
     'check_train_settings', 'launcher_rank', 'work_dir_arg_error',
     'find_syntax_error', 'user_errors'
 ]

@@ -64,10 +64,7 @@ def train_with_schedule(tmp_path, max_epochs):
             sampler=dict(type='DefaultSampler', shuffle=False),
             batch_size=2,
             num_workers=0),
-        # The schedule's optimizer in fp32 (mixed precision is tested apart).
-        optim_wrapper=dict(
-            type='OptimWrapper',
-            optimizer=copy.deepcopy(schedule.optim_wrapper.optimizer)),
+        optim_wrapper=copy.deepcopy(schedule.optim_wrapper),
         param_scheduler=copy.deepcopy(schedule.param_scheduler),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         custom_hooks=[recorder],

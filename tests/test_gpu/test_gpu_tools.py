@@ -1,11 +1,11 @@
-"""The training and testing tools on CUDA: mixed precision in float16 and
-bfloat16, the paper's schedule, NCCL through dist_train.sh, test.py, and a
-killed run resumed. Skipped without CUDA (see conftest.py)."""
+"""The training and testing tools on CUDA: mixed precision (--amp) in
+float16 and bfloat16, the paper's schedule in fp32 and with --amp, NCCL
+through dist_train.sh, test.py, and a killed run resumed. Skipped without
+CUDA (see conftest.py)."""
 import math
 import pickle
 import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,13 +18,8 @@ from mmsplitmix.utils import load_checkpoint_file
 from tests.test_gpu.gpu_testing import (logged_values, run_gpu_tool,
                                         run_record, train_until_paused)
 from tests.test_tools.tools_testing import (REPO_ROOT, TOOLS, checkpoints_in,
-                                            paper_base_config, tool_env)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+                                            free_port, paper_base_config,
+                                            tool_env)
 
 
 def checkpoint(path):
@@ -78,8 +73,10 @@ def test_amp_bfloat16_training(gpu_config, tmp_path):
     assert_finite_losses(proc.stdout + proc.stderr)
 
 
-def test_paper_schedule_uses_mixed_precision_on_cuda(gpu_tiny_data, tmp_path):
-    """The paper's schedule asks for AMP in the config (no --amp flag)."""
+def test_paper_schedule_trains_in_fp32_and_with_amp_on_cuda(
+        gpu_tiny_data, tmp_path):
+    """The paper's schedule builds a plain OptimWrapper (fp32) on CUDA;
+    --amp turns it into AmpOptimWrapper in float16, as in mmpretrain."""
     config = tmp_path / 'paper_schedule_tiny.py'
     config.write_text(
         paper_base_config(
@@ -89,16 +86,22 @@ custom_imports = dict(imports=['mmsplitmix', 'tests.test_gpu.record_hook'],
                       allow_failed_imports=False)
 custom_hooks = [dict(type='RecordRunHook')]
 '''))
-    proc = run_gpu_tool(
-        [TOOLS / 'train.py', config, '--work-dir', tmp_path / 'work'])
-    output = proc.stdout + proc.stderr
-    record = run_record(tmp_path / 'work')
-    assert record['param_device'] == 'cuda'
-    assert record['optim_wrapper'] == 'AmpOptimWrapper'
-    assert record['forward_dtype'] == 'float16'
-    assert 'full precision (fp32)' not in output
-    assert 'Epoch(train) [2][3/3]' in output
-    assert_finite_losses(output)
+    expected = {
+        (): ('OptimWrapper', 'float32', False),
+        ('--amp', ): ('AmpOptimWrapper', 'float16', True),
+    }
+    for flags, (wrapper, dtype, loss_scaler) in expected.items():
+        work_dir = tmp_path / ('work' + ''.join(flags))
+        proc = run_gpu_tool(
+            [TOOLS / 'train.py', config, '--work-dir', work_dir, *flags])
+        output = proc.stdout + proc.stderr
+        record = run_record(work_dir)
+        assert record['param_device'] == 'cuda'
+        assert record['optim_wrapper'] == wrapper, flags
+        assert record['forward_dtype'] == dtype, flags
+        assert record['loss_scaler'] is loss_scaler, flags
+        assert 'Epoch(train) [2][3/3]' in output
+        assert_finite_losses(output)
 
 
 def test_dist_train_sh_one_process_on_nccl(gpu_config, tmp_path):

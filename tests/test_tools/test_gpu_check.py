@@ -75,7 +75,7 @@ fi
 def test_runs_every_step_and_sums_up(fake_python, tmp_path):
     env, calls = fake_python
     out = tmp_path / 'out'
-    proc = run_check([out], env=dict(env, FAIL_ON='--amp'))
+    proc = run_check([out], env=dict(env, FAIL_ON='benchmark_amp.json'))
     assert proc.returncode == 1
     assert calls.read_text().splitlines() == [
         f'-m pytest tests/test_gpu -v -rs -p no:cacheprovider '
@@ -84,7 +84,7 @@ def test_runs_every_step_and_sums_up(fake_python, tmp_path):
         f'eager channels_last deploy --out {out}/benchmark_fp32.json',
         f'tools/analysis_tools/benchmark.py --paper --device cuda --amp '
         f'--modes eager channels_last deploy --out {out}/benchmark_amp.json',
-        f'tools/analysis_tools/train_throughput.py --out '
+        f'tools/analysis_tools/train_throughput.py --amp --out '
         f'{out}/train_throughput.json',
     ]
     log = (out / 'gpu_check.log').read_text()

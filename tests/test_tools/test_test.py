@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import mmsplitmix  # noqa: F401  (SplitMixer)
-from tests.test_tools.tools_testing import (TOOLS, free_port, run_tool,
-                                            slurm_stand_in, tool_env)
+from tests.test_tools.tools_testing import (TOOLS, free_port, load_tool,
+                                            run_tool, slurm_stand_in, tool_env)
 
 
 def final_val_accuracy(trained_work_dir):
@@ -146,6 +146,37 @@ def test_bad_arguments_fail_early_naming_the_path(trained_work_dir,
                     check=False)
     assert proc.returncode == 2
     assert 'config file not found' in proc.stderr
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason='checks the error without a GPU')
+def test_amp_without_gpu_is_an_error_that_writes_nothing(
+        trained_work_dir, tiny_config, tmp_path):
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    proc = run_tool([TOOLS / 'test.py', tiny_config, checkpoint, '--amp'],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.rstrip().endswith(
+        'test.py: error: --amp: mixed precision needs a GPU (CUDA, NPU, MLU '
+        'or MUSA) and none was found; drop --amp to test in full precision '
+        '(fp32)')
+    assert 'Traceback' not in proc.stderr
+    assert 'Test metrics:' not in proc.stdout
+    assert list(tmp_path.iterdir()) == []  # no work_dirs/tiny_splitmixer
+
+
+def test_amp_on_a_gpu_tests_in_fp16(tiny_config, tmp_path, monkeypatch):
+    """The setting --amp gives where a GPU is found (faked here)."""
+    from mmsplitmix.utils import load_config, tool_args
+    test = load_tool('test.py')
+    monkeypatch.setattr(tool_args, 'amp_device_available', lambda: True)
+    checkpoint = tmp_path / 'any.pth'
+    for argv, fp16 in (([], False), (['--amp'], True)):
+        args = test.build_parser().parse_args(
+            [str(tiny_config), str(checkpoint), *argv])
+        cfg = test.merge_args(load_config(str(tiny_config)), args)
+        assert cfg.test_cfg.get('fp16', False) is fp16
 
 
 def test_get_model_loads_a_training_checkpoint(trained_work_dir, tiny_config):

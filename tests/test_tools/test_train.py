@@ -18,8 +18,8 @@ import mmsplitmix  # noqa: F401
 from mmsplitmix.utils import load_checkpoint_file
 from tests.test_tools.tools_testing import (REPO_ROOT, TINY_CONFIG, TOOLS,
                                             checkpoints_in, free_port,
-                                            paper_base_config, run_tool,
-                                            slurm_stand_in, tool_env)
+                                            load_tool, paper_base_config,
+                                            run_tool, slurm_stand_in, tool_env)
 
 
 def last_value(text, key):
@@ -180,20 +180,68 @@ def test_slurm_train_sh_runs_one_task_with_the_slurm_launcher(
     assert checkpoints_in(work_dir) == ['epoch_1.pth']
 
 
+NO_GPU = '--amp: mixed precision needs a GPU (CUDA, NPU, MLU or MUSA) and ' \
+    'none was found; drop --amp to train in full precision (fp32)'
+
+
 @pytest.mark.skipif(
-    torch.cuda.is_available(), reason='checks the fallback without a GPU')
-def test_amp_without_gpu_falls_back_to_fp32_in_default_work_dir(
+    torch.cuda.is_available(), reason='checks the error without a GPU')
+def test_amp_without_gpu_is_an_error_that_writes_nothing(
         tiny_config, tmp_path):
     proc = run_tool([
         TOOLS / 'train.py', tiny_config, '--amp', '--cfg-options',
         'train_cfg.max_epochs=1'
     ],
-                    cwd=tmp_path)
-    output = proc.stdout + proc.stderr
-    assert '--amp: mixed precision needs a GPU' in output
-    assert 'full precision (fp32)' in output
-    work_dir = tmp_path / 'work_dirs' / 'tiny_splitmixer'
-    assert checkpoints_in(work_dir) == ['epoch_1.pth']
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.rstrip().endswith(f'train.py: error: {NO_GPU}')
+    assert 'Traceback' not in proc.stderr
+    assert list(tmp_path.iterdir()) == []  # no work_dirs/tiny_splitmixer
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason='checks the error without a GPU')
+def test_amp_optim_wrapper_in_a_config_without_gpu_is_an_error(
+        tiny_config, tmp_path):
+    config = tmp_path / 'configs' / 'my_amp.py'
+    config.parent.mkdir()
+    config.write_text(f'_base_ = [{str(tiny_config)!r}]\n'
+                      "optim_wrapper = dict(type='AmpOptimWrapper', "
+                      "loss_scale='dynamic')\n")
+    run_dir = tmp_path / 'run'
+    run_dir.mkdir()
+    for args in ([config], [
+            tiny_config, '--cfg-options', 'optim_wrapper.type=AmpOptimWrapper'
+    ]):
+        proc = run_tool([TOOLS / 'train.py', *args], cwd=run_dir, check=False)
+        assert proc.returncode == 2
+        assert ("train.py: error: optim_wrapper.type='AmpOptimWrapper': "
+                'mixed precision needs a GPU (CUDA, NPU, MLU or MUSA) and '
+                'none was found; use a plain OptimWrapper') in proc.stderr
+        assert 'Traceback' not in proc.stderr
+        assert list(run_dir.iterdir()) == []
+
+
+def test_amp_on_a_gpu_trains_with_amp_optim_wrapper(tiny_config, monkeypatch):
+    """The settings --amp gives where a GPU is found (faked here)."""
+    from mmsplitmix.utils import load_config, tool_args
+    train = load_tool('train.py')
+    monkeypatch.setattr(tool_args, 'amp_device_available', lambda: True)
+
+    def merged(*argv):
+        args = train.build_parser().parse_args([str(tiny_config), *argv])
+        cfg = train.merge_args(load_config(str(tiny_config)), args)
+        tool_args.check_train_settings(cfg)
+        return cfg.optim_wrapper
+
+    assert 'type' not in merged()  # fp32 unless asked
+    wrapper = merged('--amp')
+    assert (wrapper.type, wrapper.loss_scale) == ('AmpOptimWrapper', 'dynamic')
+    wrapper = merged('--amp', '--cfg-options', 'optim_wrapper.dtype=bfloat16',
+                     'optim_wrapper.loss_scale=512')
+    assert (wrapper.type, wrapper.dtype,
+            wrapper.loss_scale) == ('AmpOptimWrapper', 'bfloat16', 512)
 
 
 def test_channels_last_and_compile_train_the_same_model(

@@ -106,7 +106,7 @@ def test_measures_the_paper_recipe_end_to_end(tmp_path):
     settings = result['settings']
     assert settings['config'].endswith('splitmixer-i-256-8_1xb512_cifar10.py')
     assert settings['device'] == 'cpu'
-    assert settings['precision'] == 'fp32'  # the AMP fallback on a CPU
+    assert settings['precision'] == 'fp32'  # without --amp
     assert (settings['batch_size'], settings['num_workers'],
             settings['dataset_images'], settings['warmup'],
             settings['iters']) == (8, 1, 60, 1, 3)
@@ -137,7 +137,10 @@ def test_measures_the_paper_recipe_end_to_end(tmp_path):
     assert 'RandAugment' in log and 'GeneratedCIFAR10' in log
 
 
-def test_bad_arguments_fail_before_anything_is_written(tiny_config, tmp_path):
+def test_bad_arguments_fail_before_anything_is_written(tiny_config, tmp_path,
+                                                       monkeypatch):
+    from mmsplitmix.utils import tool_args
+    monkeypatch.setattr(tool_args, 'amp_device_available', lambda: False)
     data_root = tmp_path / 'data'
     base = ['--data-root', str(data_root)]
     a_file = tmp_path / 'file'
@@ -154,6 +157,9 @@ def test_bad_arguments_fail_before_anything_is_written(tiny_config, tmp_path):
          '--out: the folder'),
         ([str(tiny_config)], ValueError,
          "trains on 'CustomDataset'; this tool generates CIFAR-10"),
+        (['--amp'], ValueError,
+         r'--amp: mixed precision needs a GPU \(CUDA, NPU, MLU or MUSA\) '
+         'and none was found; drop --amp to measure in full precision'),
     ]
     for args, error, message in cases:
         with pytest.raises(error, match=message):
@@ -164,3 +170,19 @@ def test_bad_arguments_fail_before_anything_is_written(tiny_config, tmp_path):
     proc = run_tool([TOOL, '--iters', '0'], check=False)
     assert proc.returncode == 1
     assert 'error: --iters must be >= 1, got 0' in proc.stderr
+
+
+def test_amp_trains_as_train_py_amp(tmp_path, monkeypatch):
+    """--amp gives the optimizer wrapper of tools/train.py --amp (a GPU is
+    faked here); without it the paper's recipe trains in fp32."""
+    from mmsplitmix.utils import tool_args
+    monkeypatch.setattr(tool_args, 'amp_device_available', lambda: True)
+    for argv, wrapper_type in (([], None), (['--amp'], 'AmpOptimWrapper')):
+        args = train_throughput.parse_args(argv)
+        cfg = train_throughput.prepare_config(
+            train_throughput.check_args(args), args, tmp_path / 'data',
+            tmp_path / 'work')
+        assert cfg.optim_wrapper.get('type') == wrapper_type
+        assert cfg.optim_wrapper.get('loss_scale') == ('dynamic' if
+                                                       wrapper_type else None)
+    assert not (tmp_path / 'work').exists()

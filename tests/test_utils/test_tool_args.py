@@ -4,7 +4,7 @@ import pytest
 from mmengine.config import Config
 
 from mmsplitmix.utils import (ConfigError, KeyValueAction,
-                              check_train_settings, load_config)
+                              check_train_settings, load_config, tool_args)
 
 
 def parser():
@@ -83,3 +83,52 @@ def test_good_training_settings_pass():
                 dict(
                     train_cfg=dict(by_epoch=True, max_epochs=3),
                     train_dataloader=dict(batch_size=0))))
+
+
+@pytest.mark.parametrize('device, available', [('cuda', True), ('npu', True),
+                                               ('mlu', True), ('musa', True),
+                                               ('mps', False), ('cpu', False)])
+def test_amp_devices_are_those_amp_optim_wrapper_accepts(
+        monkeypatch, device, available):
+    import mmengine.device
+    monkeypatch.setattr(mmengine.device, 'get_device', lambda: device)
+    assert tool_args.amp_device_available() is available
+    if available:
+        tool_args.check_amp_device('--amp', 'drop it')
+    else:
+        with pytest.raises(
+                ConfigError,
+                match=r'^--amp: mixed precision needs a GPU \(CUDA, NPU, '
+                r'MLU or MUSA\) and none was found; drop it$'):
+            tool_args.check_amp_device('--amp', 'drop it')
+
+
+def _train_config(**optim_wrapper):
+    return Config(
+        dict(
+            train_cfg=dict(by_epoch=True, max_epochs=3),
+            optim_wrapper=dict(
+                optimizer=dict(type='SGD', lr=0.1), **optim_wrapper)))
+
+
+@pytest.mark.parametrize('wrapper_type',
+                         ['AmpOptimWrapper', 'mmengine.AmpOptimWrapper'])
+def test_amp_optim_wrapper_without_a_gpu_is_named(monkeypatch, wrapper_type):
+    from mmengine.optim import AmpOptimWrapper
+    monkeypatch.setattr(tool_args, 'amp_device_available', lambda: False)
+    for cfg in (_train_config(type=wrapper_type, loss_scale='dynamic'),
+                Config(
+                    dict(
+                        train_cfg=dict(by_epoch=True, max_epochs=3),
+                        optim_wrapper=dict(type=AmpOptimWrapper)))):
+        with pytest.raises(
+                ConfigError,
+                match=r'^optim_wrapper\.type=.*AmpOptimWrapper.*: mixed '
+                r'precision needs a GPU .* use a plain OptimWrapper'):
+            check_train_settings(cfg)
+    # full precision needs no GPU
+    check_train_settings(_train_config())
+    check_train_settings(_train_config(type='OptimWrapper'))
+    # and with a GPU mixed precision is fine
+    monkeypatch.setattr(tool_args, 'amp_device_available', lambda: True)
+    check_train_settings(_train_config(type=wrapper_type))

@@ -6,9 +6,10 @@ The tool writes a CIFAR-10 dataset in the layout of the real
 ``batches.meta``, pickled as the originals are) with random images and
 labels, 50,000 training images by default, and trains on it with the
 config's training pipeline (RandAugment included), batch size, optimizer
-wrapper (mixed precision on a GPU) and as many dataloader workers as the
-machine has CPU cores. Three rates are measured, in images per second, each
-after ``--warmup`` untimed iterations:
+wrapper (mixed precision on a GPU with ``--amp``, as ``tools/train.py
+--amp``) and as many dataloader workers as the machine has CPU cores. Three
+rates are measured, in images per second, each after ``--warmup`` untimed
+iterations:
 
 - the whole training loop: mmengine's Runner, set up as ``tools/train.py``
   sets it up (validation off), timed between iterations inside its loop, so
@@ -24,8 +25,9 @@ excepted.
 
 Examples::
 
-    # the paper's CIFAR-10 recipe on this machine
-    python tools/analysis_tools/train_throughput.py --out throughput.json
+    # the paper's CIFAR-10 recipe (mixed precision) on a GPU
+    python tools/analysis_tools/train_throughput.py --amp \\
+        --out throughput.json
 
     # small and quick, e.g. on a CPU
     python tools/analysis_tools/train_throughput.py --num-images 256 \\
@@ -118,6 +120,11 @@ def parse_args(argv=None):
         '--work-dir',
         help='work directory of the training run (default: a temporary '
         'folder, removed at the end)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='train in mixed precision on a GPU, as tools/train.py --amp '
+        '(the paper\'s recipe); without a GPU it is an error')
     parser.add_argument('--out', help='write the results to this JSON file')
     parser.add_argument(
         '--cfg-options',
@@ -150,6 +157,10 @@ def check_args(args):
     if args.out and not osp.isdir(osp.dirname(osp.abspath(args.out))):
         raise FileNotFoundError(
             f'--out: the folder of {args.out!r} does not exist')
+    if args.amp:
+        from mmsplitmix.utils.tool_args import check_amp_device
+        check_amp_device('--amp',
+                         'drop --amp to measure in full precision (fp32)')
     cfg = Config.fromfile(args.config)
     dataset = cfg.get('train_dataloader', {}).get('dataset', {})
     if dataset.get('type') not in CIFAR10_TYPES:
@@ -253,12 +264,15 @@ def load_train_tool():
 
 
 def prepare_config(cfg, args, data_root, work_dir):
-    """The config as ``tools/train.py --no-validate`` would run it, reading
-    the generated dataset with the config's training pipeline."""
+    """The config as ``tools/train.py --no-validate`` (and ``--amp``) would
+    run it, reading the generated dataset with the config's training
+    pipeline."""
+    from mmsplitmix.utils import check_train_settings
+
     train_tool = load_train_tool()
     train_args = train_tool.build_parser().parse_args(
         [args.config, '--work-dir',
-         str(work_dir), '--no-validate'] +
+         str(work_dir), '--no-validate'] + (['--amp'] if args.amp else []) +
         (['--cfg-options'] + args.cfg_options if args.cfg_options else []))
     dataset = cfg.train_dataloader.dataset
     dataset.type = GENERATED_DATASET
@@ -272,7 +286,9 @@ def prepare_config(cfg, args, data_root, work_dir):
     logger = cfg.get('default_hooks', {}).get('logger')
     if logger is not None:
         logger.interval = min(logger.get('interval', 10), 10)
-    return train_tool.merge_args(cfg, train_args)
+    cfg = train_tool.merge_args(cfg, train_args)
+    check_train_settings(cfg)
+    return cfg
 
 
 def _synchronize(device: str) -> None:

@@ -1,3 +1,0 @@
-from .amp_fallback_constructor import AmpFallbackOptimWrapperConstructor
-
-__all__ = ['AmpFallbackOptimWrapperConstructor']

@@ -16,28 +16,22 @@ split whose classes differ from those the checkpoint was trained on, is
 refused with the list of differences.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 from copy import deepcopy
 
-TRUSTED_CHECKPOINTS_ENV = 'MMSPLITMIX_TRUSTED_CHECKPOINTS'
+from tool_options import (add_shared_options, apply_shared_options,
+                          safe_loading_epilog)
+
 PRED_SUFFIXES = ('.pkl', '.pickle')
 METRIC_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
 
 
 def build_parser():
-    from mmsplitmix.utils.tool_args import KeyValueAction
-
     parser = argparse.ArgumentParser(
         description='Test (evaluate) a checkpoint and print the metrics.',
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=(
-            'The checkpoint is loaded safely: only tensors, containers, '
-            'numbers, strings and the NumPy/mmengine logging types of\n'
-            'mmengine checkpoints are unpickled; a file holding other '
-            'objects is refused. To load such a file that you trust,\n'
-            f'pass --trust-checkpoint or set {TRUSTED_CHECKPOINTS_ENV}=1.'))
+        epilog=safe_loading_epilog('The checkpoint is'))
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
@@ -72,33 +66,7 @@ def build_parser():
         action='store_true',
         help='compile the backbone with torch.compile; the first batches '
         'are slow while it compiles')
-    parser.add_argument(
-        '--no-pin-memory',
-        action='store_true',
-        help='disable pin_memory in the dataloader')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='store_true',
-        help='load the checkpoint with full unpickling (can run code stored '
-        f'in the file; same as {TRUSTED_CHECKPOINTS_ENV}=1)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=KeyValueAction,
-        help='override settings of the config, as key=value pairs, e.g. '
-        'test_dataloader.batch_size=64 key="[a,b]"; no white space inside '
-        'a pair')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument(
-        '--local_rank',
-        '--local-rank',
-        type=int,
-        default=0,
-        help=argparse.SUPPRESS)
+    add_shared_options(parser, 'test_dataloader.batch_size=64')
     return parser
 
 
@@ -204,10 +172,7 @@ def main(argv=None):
         validate_args(args)
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    if args.trust_checkpoint:
-        os.environ[TRUSTED_CHECKPOINTS_ENV] = '1'
+    apply_shared_options(args)
 
     # Registers SplitMixer and the runtime parts.
     import mmengine

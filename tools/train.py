@@ -18,27 +18,19 @@ checkpoints is refused unless ``--resume`` or ``--new-run`` is given.
 """
 import argparse
 import logging
-import os
 import os.path as osp
 import sys
 from copy import deepcopy
 
-TRUSTED_CHECKPOINTS_ENV = 'MMSPLITMIX_TRUSTED_CHECKPOINTS'
+from tool_options import (add_shared_options, apply_shared_options,
+                          safe_loading_epilog)
 
 
 def build_parser():
-    from mmsplitmix.utils.tool_args import KeyValueAction
-
     parser = argparse.ArgumentParser(
         description='Train a model (mmsplitmix / mmpretrain config).',
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=(
-            'Checkpoints (--resume, load_from) are loaded safely: only '
-            'tensors, containers, numbers, strings and the NumPy/mmengine\n'
-            'logging types of mmengine checkpoints are unpickled; a file '
-            'holding other objects is refused. To load such a file that\n'
-            f'you trust, pass --trust-checkpoint or set '
-            f'{TRUSTED_CHECKPOINTS_ENV}=1.'))
+        epilog=safe_loading_epilog('Checkpoints (--resume, load_from) are'))
     parser.add_argument('config', help='train config file path')
     parser.add_argument(
         '--work-dir',
@@ -87,40 +79,14 @@ def build_parser():
         help='scale the learning rate by the actual total batch size over '
         'auto_scale_lr.base_batch_size of the config')
     parser.add_argument(
-        '--no-pin-memory',
-        action='store_true',
-        help='disable pin_memory in the dataloaders')
-    parser.add_argument(
         '--no-persistent-workers',
         action='store_true',
         help='disable persistent_workers in all dataloaders (by default '
         'only validation keeps its workers; the training dataloader '
         'restarts them each epoch so that a resumed run augments exactly '
         'as an uninterrupted one)')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='store_true',
-        help='load checkpoints with full unpickling (can run code stored '
-        f'in the file; same as {TRUSTED_CHECKPOINTS_ENV}=1)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=KeyValueAction,
-        help='override settings of the config, as key=value pairs, e.g. '
-        'train_cfg.max_epochs=10 "optim_wrapper.optimizer.lr=0.01" '
-        'key="[a,b]"; no white space inside a pair')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank (or --local_rank).
-    parser.add_argument(
-        '--local_rank',
-        '--local-rank',
-        type=int,
-        default=0,
-        help=argparse.SUPPRESS)
+    add_shared_options(
+        parser, 'train_cfg.max_epochs=10 "optim_wrapper.optimizer.lr=0.01"')
     return parser
 
 
@@ -178,10 +144,9 @@ def merge_args(cfg, args):
     """Merge the command-line arguments into the config.
 
     Raises:
-        ConfigError: ``--amp`` on a machine without a GPU, or a bad
-            ``--cfg-options`` pair.
-        ValueError: ``--auto-scale-lr`` with a config that has no
-            ``auto_scale_lr.base_batch_size``.
+        ConfigError: ``--amp`` on a machine without a GPU, a bad
+            ``--cfg-options`` pair, or ``--auto-scale-lr`` with a config
+            that has no ``auto_scale_lr.base_batch_size``.
     """
     import torch
 
@@ -218,7 +183,8 @@ def merge_args(cfg, args):
     if args.auto_scale_lr:
         scale_cfg = cfg.get('auto_scale_lr')
         if not scale_cfg or 'base_batch_size' not in scale_cfg:
-            raise ValueError(
+            from mmsplitmix.utils.tool_args import ConfigError
+            raise ConfigError(
                 '--auto-scale-lr needs `auto_scale_lr = dict('
                 f'base_batch_size=...)` in the config {args.config!r}')
         cfg.auto_scale_lr.enable = True
@@ -289,10 +255,7 @@ def main(argv=None):
         validate_args(args)
     except (FileNotFoundError, NotADirectoryError, ValueError) as error:
         parser.error(str(error))
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    if args.trust_checkpoint:
-        os.environ[TRUSTED_CHECKPOINTS_ENV] = '1'
+    apply_shared_options(args)
 
     # Registers SplitMixer and the runtime parts.
     import mmsplitmix  # noqa: F401

@@ -176,8 +176,15 @@ def register_package_scope() -> None:
 
 def pkg_resources_available() -> bool:
     """Whether ``pkg_resources`` (which mmengine's package lookup imports)
-    can be imported."""
-    return importlib.util.find_spec('pkg_resources') is not None
+    imports."""
+    try:
+        with warnings.catch_warnings():
+            # setuptools 67-80 warn that the module is deprecated.
+            warnings.simplefilter('ignore')
+            import pkg_resources  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def register_package() -> None:

@@ -200,6 +200,18 @@ def test_amp_without_gpu_is_an_error_that_writes_nothing(
     assert list(tmp_path.iterdir()) == []  # no work_dirs/tiny_splitmixer
 
 
+def test_auto_scale_lr_without_base_batch_size_is_a_clear_error(
+        tiny_config, tmp_path):
+    proc = run_tool([TOOLS / 'train.py', tiny_config, '--auto-scale-lr'],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 2
+    assert 'train.py: error: --auto-scale-lr needs `auto_scale_lr = dict(' \
+        'base_batch_size=...)`' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason='checks the error without a GPU')
 def test_amp_optim_wrapper_in_a_config_without_gpu_is_an_error(

@@ -256,10 +256,16 @@ def register_generated_dataset():
 
 def load_train_tool():
     """tools/train.py as a module: the Runner is set up as it sets it up."""
+    tools_dir = str(REPO_ROOT / 'tools')
     spec = importlib.util.spec_from_file_location(
-        'mmsplitmix_train_tool', REPO_ROOT / 'tools' / 'train.py')
+        'mmsplitmix_train_tool', osp.join(tools_dir, 'train.py'))
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # It imports the modules beside it by name, as a script does.
+    sys.path.insert(0, tools_dir)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(tools_dir)
     return module
 
 

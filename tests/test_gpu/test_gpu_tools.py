@@ -6,7 +6,6 @@ import math
 import pickle
 import re
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from tests.test_gpu.gpu_testing import (logged_values, run_gpu_tool,
                                         run_record, train_until_paused)
 from tests.test_tools.tools_testing import (REPO_ROOT, TOOLS, checkpoints_in,
                                             free_port, paper_base_config,
-                                            tool_env)
+                                            run_launcher, tool_env)
 
 
 def checkpoint(path):
@@ -108,17 +107,12 @@ def test_dist_train_sh_one_process_on_nccl(gpu_config, tmp_path):
     env = tool_env()
     env['PORT'] = str(free_port())
     env['PYTHON'] = sys.executable
-    proc = subprocess.run([
-        'bash', REPO_ROOT / 'tools' / 'dist_train.sh', gpu_config, '1',
-        '--work-dir', tmp_path, '--amp', '--cfg-options',
-        'train_cfg.max_epochs=1'
+    output = run_launcher([
+        REPO_ROOT / 'tools' / 'dist_train.sh', gpu_config, '1', '--work-dir',
+        tmp_path, '--amp', '--cfg-options', 'train_cfg.max_epochs=1'
     ],
-                          env=env,
-                          capture_output=True,
-                          text=True,
+                          env,
                           timeout=300)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
     record = run_record(tmp_path)
     assert record['dist_backend'] == 'nccl'
     assert record['world_size'] == 1

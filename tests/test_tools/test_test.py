@@ -13,7 +13,8 @@ import torch
 
 import mmsplitmix  # noqa: F401  (SplitMixer)
 from tests.test_tools.tools_testing import (TOOLS, free_port, load_tool,
-                                            run_tool, slurm_stand_in, tool_env)
+                                            run_launcher, run_tool,
+                                            slurm_stand_in, tool_env)
 
 
 def final_val_accuracy(trained_work_dir):
@@ -53,22 +54,17 @@ def test_dist_test_sh_two_cpu_processes_dump_metrics(trained_work_dir,
     env = tool_env()
     env['PORT'] = str(free_port())
     env['PYTHON'] = sys.executable
-    proc = subprocess.run([
-        'bash', TOOLS / 'dist_test.sh', tiny_config, checkpoint, '2',
-        '--work-dir', tmp_path, '--out-item', 'metrics', '--out', out
-    ],
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=240)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    output = run_launcher([
+        TOOLS / 'dist_test.sh', tiny_config, checkpoint, '2', '--work-dir',
+        tmp_path, '--out-item', 'metrics', '--out', out
+    ], env)
     if not torch.cuda.is_available():
-        assert 'with gloo (rank 1 of 2)' in proc.stdout + proc.stderr
+        assert 'with gloo (rank 1 of 2)' in output
     metrics = json.loads(out.read_text())
     assert metrics['accuracy/top1'] == pytest.approx(
         final_val_accuracy(trained_work_dir), abs=1e-4)
     # Printed once, by rank 0.
-    assert proc.stdout.count('Test metrics:') == 1
+    assert output.count('Test metrics:') == 1
 
 
 def test_slurm_test_sh_runs_one_task_with_the_slurm_launcher(
@@ -77,22 +73,17 @@ def test_slurm_test_sh_runs_one_task_with_the_slurm_launcher(
     one-task slurm job step would."""
     env, record = slurm_stand_in(tmp_path)
     checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
-    proc = subprocess.run([
-        'bash', TOOLS / 'slurm_test.sh', 'debug', 'tiny-test', tiny_config,
-        checkpoint, '--work-dir', tmp_path
-    ],
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=240)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    output = run_launcher([
+        TOOLS / 'slurm_test.sh', 'debug', 'tiny-test', tiny_config, checkpoint,
+        '--work-dir', tmp_path
+    ], env)
     srun_args = record.read_text().split()
     assert srun_args[:2] == ['-p', 'debug']
     for option in ('--job-name=tiny-test', '--ntasks=1', '--ntasks-per-node=1',
                    '--cpus-per-task=2', '--launcher=slurm'):
         assert option in srun_args
-    assert 'Distributed launcher: slurm' in proc.stdout + proc.stderr
-    assert printed_accuracy(proc.stdout) == pytest.approx(
+    assert 'Distributed launcher: slurm' in output
+    assert printed_accuracy(output) == pytest.approx(
         final_val_accuracy(trained_work_dir), abs=1e-4)
 
 

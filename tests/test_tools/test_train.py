@@ -19,7 +19,8 @@ from mmsplitmix.utils import load_checkpoint_file
 from tests.test_tools.tools_testing import (REPO_ROOT, TINY_CONFIG, TOOLS,
                                             checkpoints_in, free_port,
                                             load_tool, paper_base_config,
-                                            run_tool, slurm_stand_in, tool_env)
+                                            run_launcher, run_tool,
+                                            slurm_stand_in, tool_env)
 
 
 def last_value(text, key):
@@ -136,16 +137,12 @@ def test_two_cpu_processes_with_dist_train_sh(tiny_config, tmp_path):
     env = tool_env()
     env['PORT'] = str(free_port())
     env['PYTHON'] = sys.executable
-    proc = subprocess.run([
-        'bash', TOOLS / 'dist_train.sh', tiny_config, '2', '--work-dir',
-        tmp_path, '--cfg-options', 'train_cfg.max_epochs=1'
+    output = run_launcher([
+        TOOLS / 'dist_train.sh', tiny_config, '2', '--work-dir', tmp_path,
+        '--cfg-options', 'train_cfg.max_epochs=1'
     ],
-                          env=env,
-                          capture_output=True,
-                          text=True,
+                          env,
                           timeout=240)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
     if not torch.cuda.is_available():
         assert 'distributed run on the CPU with gloo (rank 0 of 2)' in output
         assert 'distributed run on the CPU with gloo (rank 1 of 2)' in output
@@ -161,16 +158,12 @@ def test_slurm_train_sh_runs_one_task_with_the_slurm_launcher(
         tiny_config, tmp_path):
     env, record = slurm_stand_in(tmp_path)
     work_dir = tmp_path / 'work'
-    proc = subprocess.run([
-        'bash', TOOLS / 'slurm_train.sh', 'debug', 'tiny-train', tiny_config,
-        work_dir, '--cfg-options', 'train_cfg.max_epochs=1'
+    output = run_launcher([
+        TOOLS / 'slurm_train.sh', 'debug', 'tiny-train', tiny_config, work_dir,
+        '--cfg-options', 'train_cfg.max_epochs=1'
     ],
-                          env=env,
-                          capture_output=True,
-                          text=True,
+                          env,
                           timeout=240)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
     srun_args = record.read_text().split()
     assert srun_args[:2] == ['-p', 'debug']
     for option in ('--job-name=tiny-train', '--ntasks=1',

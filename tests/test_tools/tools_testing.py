@@ -192,6 +192,21 @@ def run_tool(args, cwd=None, timeout=240, check=True, env=None):
     return proc
 
 
+def run_launcher(args, env, timeout=240):
+    """Run ``bash ARGS`` (a launcher script of tools/) with ``env``; return
+    its output (stdout, then stderr), shown in the failure if it exits
+    with an error."""
+    proc = subprocess.run(
+        ['bash'] + [str(a) for a in args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    return output
+
+
 def checkpoints_in(work_dir):
     return sorted(
         p for p in os.listdir(work_dir)

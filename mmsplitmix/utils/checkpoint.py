@@ -203,10 +203,18 @@ def _check_readable(filename: str) -> bool:
 
 def _disallowed_globals(filename: str) -> List[str]:
     """The globals a zip checkpoint names beyond the allowed ones, found by
-    reading its pickle's opcodes (nothing is built or imported)."""
-    with torch.serialization.safe_globals(checkpoint_safe_globals()):
-        return list(
-            torch.serialization.get_unsafe_globals_in_checkpoint(filename))
+    reading its pickle's opcodes (nothing is built or imported).
+
+    The scan only lets a refusal name the globals before anything is
+    unpickled; the weights-only unpickler enforces the rule either way, so
+    a pickle the scan cannot read is left to it.
+    """
+    try:
+        with torch.serialization.safe_globals(checkpoint_safe_globals()):
+            return list(
+                torch.serialization.get_unsafe_globals_in_checkpoint(filename))
+    except Exception:  # noqa: BLE001 - torch.load decides
+        return []
 
 
 def _trust_advice() -> str:

@@ -191,6 +191,22 @@ def test_pickled_code_is_refused_and_does_not_run(tmp_path, zip_format):
     assert not marker.exists()
 
 
+def test_the_unpickler_refuses_what_the_scan_cannot_read(
+        tmp_path, monkeypatch):
+    marker = tmp_path / 'code_ran'
+    path = tmp_path / 'malicious.pth'
+    torch.save(dict(meta=_CreatesMarker(str(marker))), path)
+
+    def unreadable(filename):
+        raise RuntimeError('scan failed')
+
+    monkeypatch.setattr(torch.serialization,
+                        'get_unsafe_globals_in_checkpoint', unreadable)
+    with pytest.raises(UnsafeCheckpointError, match='malicious.pth'):
+        load_checkpoint_file(str(path))
+    assert not marker.exists()
+
+
 @pytest.mark.parametrize(
     'payload', [
         np.array([1, 'x'], dtype=object),

@@ -30,9 +30,14 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 
+# 16 px digits load and augment in a fraction of a training step, so the
+# main process does it (no workers): on a small CPU machine every core then
+# computes the model (the main process gets one thread per CPU not taken by
+# a data worker).
 train_dataloader = dict(
     batch_size=64,
-    num_workers=2,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(
         _delete_=True,
         type='CustomDataset',
@@ -41,7 +46,8 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=128,
-    num_workers=2,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(
         _delete_=True,
         type='CustomDataset',

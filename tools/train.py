@@ -152,7 +152,7 @@ def merge_args(cfg, args):
 
     from mmsplitmix.utils import (add_custom_hook, merge_cfg_options,
                                   set_work_dir)
-    from mmsplitmix.utils.tool_args import check_amp_device
+    from mmsplitmix.utils.tool_args import ConfigError, check_amp_device
 
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
@@ -183,7 +183,6 @@ def merge_args(cfg, args):
     if args.auto_scale_lr:
         scale_cfg = cfg.get('auto_scale_lr')
         if not scale_cfg or 'base_batch_size' not in scale_cfg:
-            from mmsplitmix.utils.tool_args import ConfigError
             raise ConfigError(
                 '--auto-scale-lr needs `auto_scale_lr = dict('
                 f'base_batch_size=...)` in the config {args.config!r}')

@@ -84,18 +84,21 @@ def sync_mim_resources():
             shutil.copy2(src, dst)
 
 
-def version():
+def version_module():
+    """The names of mmsplitmix/version.py (read without importing the
+    package, whose dependencies may not be installed yet)."""
     scope = {}
     exec((HERE / 'mmsplitmix' / 'version.py').read_text(), scope)
-    return scope['__version__']
+    return scope
 
 
 if __name__ == '__main__':
+    VERSION = version_module()
     if any(cmd in sys.argv[1:] for cmd in BUILD_COMMANDS):
         sync_mim_resources()
     setup(
         name='mmsplitmix',
-        version=version(),
+        version=VERSION['__version__'],
         description='SplitMixer (Borji & Lin, 2022) for OpenMMLab mmpretrain',
         long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
         long_description_content_type='text/markdown',
@@ -103,10 +106,11 @@ if __name__ == '__main__':
         packages=find_packages(include=('mmsplitmix', 'mmsplitmix.*')),
         include_package_data=True,
         package_data={'mmsplitmix': ['.mim/**/*', '.mim/*']},
-        python_requires='>=3.8',
+        python_requires='>=3.10',
         license='Apache-2.0',
         license_files=['LICENSE'],
-        install_requires=read_requirements('runtime.txt') + mmcv_requirement(),
+        install_requires=[f"torch>={VERSION['MINIMUM_TORCH_VERSION']}"] +
+        read_requirements('runtime.txt') + mmcv_requirement(),
         extras_require={
             'tests': read_requirements('tests.txt'),
             'quickstart': read_requirements('quickstart.txt'),

@@ -7,6 +7,12 @@ model zoo, and lets mmengine resolve ``mmsplitmix::`` (and, without
 """
 import warnings
 
+import torch
+
+from .version import check_torch_version
+
+check_torch_version(torch.__version__)
+
 # mmcv-lite has no compiled ops; mmcv warns about the one mmpretrain's
 # transformer layers would import. No mmsplitmix model uses it.
 warnings.filterwarnings(

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import zipfile
 from pathlib import Path
@@ -177,7 +178,13 @@ def venv_python(venv):
 @pytest.fixture(scope='module')
 def venv(wheel, tmp_path_factory):
     """A fresh environment with the wheel installed, the system's packages
-    visible and ``pkg_resources`` hidden."""
+    visible and ``pkg_resources`` hidden.
+
+    "The system's packages" are those of the interpreter running the tests:
+    where that is itself a virtual environment, its site folders are added
+    to the new one's (with their ``.pth`` files, as ``--system-site-packages``
+    adds the base interpreter's).
+    """
     root = tmp_path_factory.mktemp('venv')
     env_dir = root / 'env'
     run([
@@ -186,28 +193,44 @@ def venv(wheel, tmp_path_factory):
     ],
         cwd=root)
     python = venv_python(env_dir)
+    site_dir = Path(
+        run([
+            python, '-c', 'import sysconfig; print(sysconfig.get_path('
+            '"purelib"))'
+        ],
+            cwd=root).stdout.strip())
+    if sys.prefix != sys.base_prefix:
+        folders = dict.fromkeys(
+            sysconfig.get_path(key) for key in ('purelib', 'platlib'))
+        (site_dir / 'tests_running_environment.pth').write_text(''.join(
+            f'import site; site.addsitedir({folder!r})\n'
+            for folder in folders))
+    (site_dir / 'pkg_resources.py').write_text(
+        'raise ImportError("pkg_resources is hidden: setuptools >= 81 has '
+        'none")\n')
     # pip from the system site-packages installs into the environment.
     run([
         python, '-m', 'pip', 'install', '--no-deps', '--no-build-isolation',
         '--ignore-installed', '--no-cache-dir', wheel
     ],
         cwd=root)
-    site = run([
-        python, '-c', 'import sysconfig; print(sysconfig.get_path('
-        '"purelib"))'
-    ],
-               cwd=root).stdout.strip()
-    Path(site, 'pkg_resources.py').write_text(
-        'raise ImportError("pkg_resources is hidden: setuptools >= 81 has '
-        'none")\n')
-    return python, Path(site)
+    return python, site_dir
 
 
 def user_env():
+    """The caller's environment without the checkout on ``PYTHONPATH``
+    (other folders there stay: packages installed with
+    tools/offline_wheels.sh, say) and without mmsplitmix's settings."""
     env = dict(os.environ)
-    for name in ('PYTHONPATH', 'MMSPLITMIX_TRUSTED_CHECKPOINTS', 'RANK',
-                 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'):
+    for name in ('MMSPLITMIX_TRUSTED_CHECKPOINTS', 'RANK', 'WORLD_SIZE',
+                 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'):
         env.pop(name, None)
+    kept = [
+        folder for folder in env.pop('PYTHONPATH', '').split(os.pathsep)
+        if folder and Path(folder).resolve() != REPO_ROOT
+    ]
+    if kept:
+        env['PYTHONPATH'] = os.pathsep.join(kept)
     env['OMP_NUM_THREADS'] = '1'
     env['MKL_NUM_THREADS'] = '1'
     return env
@@ -259,6 +282,13 @@ def test_wheel_from_sdist_ships_configs_tools_and_index(wheel, source_tree):
         for n in names)
     assert b'License: Apache-2.0' in metadata or \
         b'License-Expression: Apache-2.0' in metadata
+    # The torch floor comes from mmsplitmix/version.py, the one the package
+    # checks on import.
+    scope = {}
+    exec((source_tree / 'mmsplitmix' / 'version.py').read_text(), scope)
+    floor = scope['MINIMUM_TORCH_VERSION']
+    assert f'Requires-Dist: torch>={floor}'.encode() in metadata
+    assert b'Requires-Python: >=3.10' in metadata
 
 
 # What a user of the installed package runs, in one interpreter (starting

@@ -169,9 +169,12 @@ def test_hub_calls_register_all_modules():
 
 
 def python_warnings(code):
-    """stderr of ``python -W default -c CODE`` run from the checkout."""
+    """stderr of ``python -W default -c CODE`` run from the checkout (the
+    checkout first on ``PYTHONPATH``, then what the caller has there, such
+    as packages installed with tools/offline_wheels.sh)."""
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONWARNINGS'}
-    env['PYTHONPATH'] = str(REPO_ROOT)
+    env['PYTHONPATH'] = os.pathsep.join(
+        [str(REPO_ROOT)] + [p for p in [env.get('PYTHONPATH')] if p])
     proc = subprocess.run([sys.executable, '-W', 'default', '-c', code],
                           cwd=REPO_ROOT,
                           capture_output=True,

@@ -38,9 +38,19 @@ def canonical(name):
     return re.sub(r'[-_.]+', '-', name).lower()
 
 
-def requirement_closure(names):
+def installed_version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def requirement_closure(names, pins=None):
     """Distributions ``names`` need on the target, read from the installed
-    packages' metadata."""
+    packages' metadata. A distribution installed here in another version
+    than its pin in ``pins`` is counted but not followed: its installed
+    requirements are not those of the pinned wheel."""
+    pins = pins or {}
     seen = set()
     todo = list(names)
     while todo:
@@ -48,10 +58,10 @@ def requirement_closure(names):
         if name in seen:
             continue
         seen.add(name)
-        try:
-            requires = importlib.metadata.requires(name) or []
-        except importlib.metadata.PackageNotFoundError:
+        installed = installed_version(name)
+        if installed is None or pins.get(name, installed) != installed:
             continue
+        requires = importlib.metadata.requires(name) or []
         for line in requires:
             requirement = Requirement(line)
             if requirement.marker is None or requirement.marker.evaluate(
@@ -84,13 +94,17 @@ def test_pinned_set_covers_the_requirements():
     # The OpenMMLab packages are pinned to the versions tested here.
     for name in ('mmengine', 'mmcv-lite', 'mmpretrain'):
         assert pure[name] == importlib.metadata.version(name), name
-    needed = requirement_closure(['mmengine', 'mmcv-lite', 'mmpretrain'])
+    needed = requirement_closure(['mmengine', 'mmcv-lite', 'mmpretrain'],
+                                 pins=every)
     already_there = requirement_closure(BARE_PYTORCH)
     missing = {ALIASES.get(name, name)
                for name in needed - already_there} - set(every)
     assert not missing, f'not in the pinned set: {sorted(missing)}'
-    # The default set is pure Python: its wheels fit any platform.
-    for name in pure:
+    # The default set is pure Python: its wheels fit any platform (read
+    # where the pinned version is the one installed here).
+    for name, version in pure.items():
+        if installed_version(name) != version:
+            continue
         wheel = importlib.metadata.distribution(name).read_text('WHEEL')
         tags = re.findall(r'^Tag: (\S+)', wheel, re.M)
         assert tags and all(t.endswith('-none-any') for t in tags), name
@@ -197,10 +211,13 @@ def test_install_adds_missing_wheels_and_prints_the_export(tmp_path):
     write_wheel(wheels, 'pytest', '0.0.1', {'pytest/__init__.py': ''})
     site = tmp_path / 'site'
     env = dict(os.environ, PYTHON=sys.executable)
-    env.pop('PYTHONPATH', None)
+    # What is on the caller's PYTHONPATH (mmengine itself, where it was
+    # installed this way) stays on it, after the new folder.
+    expected = os.pathsep.join([str(site)] +
+                               [p for p in [env.get('PYTHONPATH')] if p])
     proc = run_script(['install', wheels, '--target', site], env=env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == f'export PYTHONPATH={site}\n'
+    assert proc.stdout == f'export PYTHONPATH={expected}\n'
     assert 'installing 1 wheels' in proc.stderr
     assert re.search(r'already installed, kept as they are: pytest \S+',
                      proc.stderr)

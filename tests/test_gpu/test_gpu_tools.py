@@ -14,11 +14,11 @@ import torch
 
 import mmsplitmix  # noqa: F401
 from mmsplitmix.utils import load_checkpoint_file
-from tests.test_gpu.gpu_testing import (logged_values, run_gpu_tool,
-                                        run_record, train_until_paused)
+from tests.test_gpu.gpu_testing import logged_values, run_gpu_tool, run_record
 from tests.test_tools.tools_testing import (REPO_ROOT, TOOLS, checkpoints_in,
                                             free_port, paper_base_config,
-                                            run_launcher, tool_env)
+                                            run_launcher, tool_env,
+                                            train_until_paused)
 
 
 def checkpoint(path):
@@ -165,7 +165,11 @@ def test_resume_after_sigkill_on_cuda(cuda_trained, gpu_config, tmp_path):
     status = train_until_paused([
         REPO_ROOT / 'tools' / 'train.py', pausing_config, '--work-dir',
         work_dir, '--amp'
-    ], marker, tmp_path / 'killed_run.log', env)
+    ],
+                                marker,
+                                tmp_path / 'killed_run.log',
+                                env,
+                                timeout=240)
     assert status == -signal.SIGKILL
     assert checkpoints_in(work_dir) == ['epoch_1.pth']
 

@@ -6,9 +6,7 @@ import os.path as osp
 import re
 import shutil
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,8 @@ from tests.test_tools.tools_testing import (REPO_ROOT, TINY_CONFIG, TOOLS,
                                             checkpoints_in, free_port,
                                             load_tool, paper_base_config,
                                             run_launcher, run_tool,
-                                            slurm_stand_in, tool_env)
+                                            slurm_stand_in, tool_env,
+                                            train_until_paused)
 
 
 def last_value(text, key):
@@ -69,31 +68,10 @@ def test_resume_after_sigkill_matches_uninterrupted_run(
         f'marker={str(marker)!r})]\n')
     work_dir = tmp_path / 'work'
     env = tool_env()
-    killed_log = tmp_path / 'killed_run.log'
-    with open(killed_log, 'w') as log:
-        proc = subprocess.Popen([
-            sys.executable, TOOLS / 'train.py', pausing_config, '--work-dir',
-            work_dir
-        ],
-                                env=env,
-                                stdout=log,
-                                stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 180
-            while not marker.exists():
-                if proc.poll() is not None:
-                    pytest.fail('training ended before the pause:\n' +
-                                killed_log.read_text()[-3000:])
-                if time.monotonic() > deadline:
-                    pytest.fail('training did not reach the end of epoch 1')
-                time.sleep(0.1)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    status = train_until_paused(
+        [TOOLS / 'train.py', pausing_config, '--work-dir', work_dir], marker,
+        tmp_path / 'killed_run.log', env)
+    assert status == -signal.SIGKILL
     assert checkpoints_in(work_dir) == ['epoch_1.pth']
 
     # `--resume` alone continues from the latest checkpoint of the work dir.
@@ -553,27 +531,8 @@ def test_resume_with_augmentation_and_workers_is_bit_exact(
         f'custom_hooks = [dict(type="PauseAfterFirstEpochHook", '
         f'marker={str(marker)!r})]\n')
     work_dir = tmp_path / 'killed'
-    log_path = tmp_path / 'killed.log'
-    with open(log_path, 'w') as log:
-        proc = subprocess.Popen([
-            sys.executable, TOOLS / 'train.py', pausing, '--work-dir', work_dir
-        ],
-                                env=tool_env(),
-                                stdout=log,
-                                stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 180
-            while not marker.exists():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail('training did not pause after epoch 1:\n' +
-                                log_path.read_text()[-3000:])
-                time.sleep(0.1)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    train_until_paused([TOOLS / 'train.py', pausing, '--work-dir', work_dir],
+                       marker, tmp_path / 'killed.log', tool_env())
     # The run drew its seed at random; the uninterrupted reference uses it.
     seed = load_checkpoint_file(str(work_dir / 'epoch_1.pth'))['meta']['seed']
     reference = tmp_path / 'uninterrupted'

@@ -7,9 +7,11 @@ colour depends on the class, laid out as image folders for mmpretrain's
 import importlib.util
 import os
 import os.path as osp
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -250,3 +252,33 @@ exec "$@"
         GPUS='1', GPUS_PER_NODE='1', CPUS_PER_TASK='2', PYTHON=sys.executable)
     env['PATH'] = f'{bin_dir}{os.pathsep}{env["PATH"]}'
     return env, record
+
+
+def train_until_paused(args, marker, log_path, env, timeout=180):
+    """Run ``python ARGS`` (a training run whose config pauses with
+    tests/test_tools/pause_hook.py after epoch 1), wait for ``marker`` and
+    SIGKILL it. Returns the exit status; the run's output is in
+    ``log_path``."""
+    with open(log_path, 'w') as log:
+        proc = subprocess.Popen(
+            [sys.executable] + [str(a) for a in args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while not Path(marker).exists():
+                if proc.poll() is not None:
+                    raise AssertionError('training ended before the pause:\n' +
+                                         Path(log_path).read_text()[-3000:])
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        'training did not reach the end of epoch 1:\n' +
+                        Path(log_path).read_text()[-3000:])
+                time.sleep(0.1)
+            proc.send_signal(signal.SIGKILL)
+            return proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -134,8 +134,13 @@ def merge_args(cfg, args):
     if args.channels_last:
         add_custom_hook(cfg, 'ChannelsLastHook')
     if args.deploy or args.compile:
-        add_custom_hook(
-            cfg, 'FastInferenceHook', deploy=args.deploy, compile=args.compile)
+        # the flags switch on, over a FastInferenceHook the config lists
+        hook = add_custom_hook(
+            cfg, 'FastInferenceHook', deploy=False, compile=False)
+        if args.deploy:
+            hook['deploy'] = True
+        if args.compile and not hook.get('compile'):
+            hook['compile'] = True
 
     if args.amp:
         check_amp_device('--amp',

@@ -1,5 +1,5 @@
 # Registries of mmpretrain; importing mmsplitmix registers SplitMixer, the
-# learning-rate schedule, the optimizer-wrapper constructor and the datasets.
+# learning-rate schedule, the hooks and the datasets.
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['mmsplitmix'], allow_failed_imports=False)
 

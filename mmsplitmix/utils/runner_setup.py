@@ -36,21 +36,29 @@ def _registry_scope(cfg: Config) -> str:
     return '' if cfg.get('default_scope') == 'mmpretrain' else 'mmpretrain.'
 
 
-def add_custom_hook(cfg: Config, hook_type: str, **kwargs) -> Config:
-    """Append one of our hooks (by type name, with arguments) to the
-    config's ``custom_hooks``, unless the config has it already.
+def add_custom_hook(cfg: Config, hook_type: str, **kwargs) -> ConfigDict:
+    """The config's ``custom_hooks`` entry of one of our hooks, appended
+    with the arguments ``kwargs`` if the config has none.
+
+    An entry the config has already is returned as it is, so that a tool
+    can set on it the options its command line asks for.
 
     Args:
         cfg (Config): The config, changed in place.
         hook_type (str): The hook's registered name.
-        **kwargs: The hook's arguments.
+        **kwargs: The arguments of a new entry.
+
+    Returns:
+        ConfigDict: The entry, as stored in ``cfg.custom_hooks``.
     """
     custom_hooks = list(cfg.get('custom_hooks') or [])
-    if hook_type not in [_hook_type_name(hook) for hook in custom_hooks]:
+    names = [_hook_type_name(hook) for hook in custom_hooks]
+    if hook_type not in names:
         custom_hooks.append(
             ConfigDict(type=_registry_scope(cfg) + hook_type, **kwargs))
+        names.append(hook_type)
     cfg.custom_hooks = custom_hooks
-    return cfg
+    return cfg.custom_hooks[names.index(hook_type)]
 
 
 def add_reliability_hooks(cfg: Config, strict_load_from: bool = False):

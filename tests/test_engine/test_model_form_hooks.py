@@ -64,12 +64,52 @@ def test_fast_inference_hook_deploys_and_compiles():
     model = build_classifier(dict(type='SplitMixer'))
     fast = copy.deepcopy(model)
     keys = set(fast.state_dict())
-    FastInferenceHook(deploy=True, compile=True).before_run(fake_runner(fast))
+    hook = FastInferenceHook(deploy=True, compile=True)
+    hook.before_run(fake_runner(fast))
+    assert not fast.backbone.deploy  # the checkpoint is not loaded yet
+    hook.before_test(fake_runner(fast))
     assert fast.backbone.deploy
     assert set(fast.state_dict()) == keys
     images = torch.rand(3, 3, 8, 8) * 255
     torch.testing.assert_close(
         predict(fast, images), predict(model, images), rtol=1e-4, atol=1e-5)
+
+
+def test_fast_inference_hook_fuses_the_loaded_weights():
+    """mmengine's Runner.test() calls ``before_run``, loads ``load_from``,
+    then calls ``before_test``. A deploy form that fuses its weights into
+    others (RepVGG's) must fuse the loaded weights, and the checkpoint of
+    the ordinary form must load."""
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(
+            dict(
+                type='ImageClassifier',
+                backbone=dict(
+                    type='RepVGG',
+                    arch=dict(
+                        num_blocks=[1, 1, 1, 1],
+                        width_factor=[0.25] * 4,
+                        group_layer_map=None,
+                        se_cfg=None)),
+                neck=dict(type='GlobalAveragePooling'),
+                head=dict(
+                    type='LinearClsHead', num_classes=3, in_channels=128),
+                data_preprocessor=dict(
+                    type='ClsDataPreprocessor', mean=[0.] * 3,
+                    std=[1.] * 3))).eval()
+    checkpoint = copy.deepcopy(model.state_dict())
+    tested = copy.deepcopy(model)
+    for param in tested.parameters():
+        param.data.zero_()  # not yet loaded
+    hook = FastInferenceHook()
+    hook.before_run(fake_runner(tested))
+    tested.load_state_dict(checkpoint)
+    hook.before_test(fake_runner(tested))
+    assert tested.backbone.deploy
+    images = torch.rand(2, 3, 32, 32) * 255
+    torch.testing.assert_close(
+        predict(tested, images), predict(model, images), rtol=1e-4, atol=1e-4)
 
 
 def test_fast_inference_hook_errors():

@@ -219,6 +219,12 @@ def test_paper_config_loads_converted(tmp_path, config, setting):
         torch.testing.assert_close(model(x, mode='tensor'), original(x))
 
 
+def good_bytes(tmp_path):
+    path = tmp_path / 'state_dict.pth'
+    torch.save({'head.weight': torch.zeros(2, 2)}, path)
+    return path.read_bytes()
+
+
 def test_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         converter.main([str(tmp_path / 'missing.pth'), str(tmp_path / 'o')])
@@ -240,8 +246,12 @@ def test_errors(tmp_path):
         converter.main([str(foreign), str(tmp_path / 'o.pth')])
     unsafe = tmp_path / 'unsafe.pth'
     torch.save({'state_dict': {}, 'obj': Residual(nn.Identity())}, unsafe)
-    with pytest.raises(ValueError, match='weights-only'):
+    with pytest.raises(ValueError, match=r'Refused to load.*Residual'):
         converter.main([str(unsafe), str(tmp_path / 'o.pth')])
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes(good_bytes(tmp_path)[:-100])
+    with pytest.raises(ValueError, match='truncated.pth'):
+        converter.main([str(truncated), str(tmp_path / 'o.pth')])
     good = tmp_path / 'good.pth'
     torch.save({'head.weight': torch.zeros(2, 2)}, good)
     with pytest.raises(FileNotFoundError, match='destination'):

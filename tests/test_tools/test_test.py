@@ -170,6 +170,41 @@ def test_amp_on_a_gpu_tests_in_fp16(tiny_config, tmp_path, monkeypatch):
         assert cfg.test_cfg.get('fp16', False) is fp16
 
 
+def fast_inference_hooks(cfg):
+    return [
+        dict(hook) for hook in cfg.custom_hooks
+        if hook['type'].endswith('FastInferenceHook')
+    ]
+
+
+@pytest.mark.parametrize('listed,argv,expected', [
+    (None, ['--compile'], dict(deploy=False, compile=True)),
+    (None, ['--deploy'], dict(deploy=True, compile=False)),
+    (dict(deploy=False), ['--deploy'], dict(deploy=True)),
+    (dict(deploy=False, compile=dict(mode='max-autotune')), [
+        '--deploy', '--compile'
+    ], dict(deploy=True, compile=dict(mode='max-autotune'))),
+    (dict(compile=True), [], dict(compile=True)),
+])
+def test_deploy_and_compile_flags_switch_on_a_listed_hook(
+        tiny_config, tmp_path, listed, argv, expected):
+    """--deploy and --compile switch their option on, also on a
+    FastInferenceHook the config lists, whose other options stay."""
+    from mmsplitmix.utils import load_config
+    test = load_tool('test.py')
+    cfg = load_config(str(tiny_config))
+    if listed is not None:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='FastInferenceHook', **listed)
+        ]
+    args = test.build_parser().parse_args(
+        [str(tiny_config), str(tmp_path / 'any.pth'), *argv])
+    cfg = test.merge_args(cfg, args)
+    assert fast_inference_hooks(cfg) == [
+        dict(type='FastInferenceHook', **expected)
+    ]
+
+
 def test_get_model_loads_a_training_checkpoint(trained_work_dir, tiny_config):
     from mmpretrain import get_model
 

@@ -36,7 +36,6 @@ rather than silently measuring something else.
 """
 import argparse
 import os.path as osp
-import platform
 import sys
 from pathlib import Path
 
@@ -44,6 +43,7 @@ import torch
 from benchmark_report import (add_speedups, best_modes, format_modes_table,
                               format_table, plot_throughput, write_json)
 from config_inputs import build_model_from_config, input_shape_for, load_config
+from device_info import describe_device
 from reference_mixers import has_reference, to_reference_model
 from throughput import (MODES, BenchmarkCase, measure_throughput,
                         mode_features, profile_operators, supports_mode)
@@ -87,18 +87,15 @@ LARGE_INPUT_BATCH = 64
 
 
 def configs_root() -> Path:
-    """The ``configs`` folder of the source tree, or of the installed
-    package when the tool runs from an installation."""
-    source = Path(__file__).resolve().parents[2] / 'configs'
-    if source.is_dir():
-        return source
-    import mmsplitmix
-    installed = Path(mmsplitmix.__file__).parent / '.mim' / 'configs'
-    if installed.is_dir():
-        return installed
-    raise FileNotFoundError(
-        f'cannot find the configs folder (looked in {source} and '
-        f'{installed})')
+    """The ``configs`` folder that comes with the imported mmsplitmix (its
+    source tree, or the copy an installed package ships)."""
+    from mmsplitmix.apis.model_zoo import find_resource
+    root = find_resource('configs')
+    if root is None:
+        raise FileNotFoundError(
+            'cannot find the configs folder of mmsplitmix: install it from '
+            'a clone of the repository, or pass config files')
+    return root
 
 
 def parse_args(argv=None):
@@ -311,21 +308,6 @@ def build_cases(paths, args):
     return cases, infos
 
 
-def device_name(device: str) -> str:
-    if device == 'cuda':
-        return torch.cuda.get_device_name()
-    name = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo', encoding='utf-8') as file:
-            for line in file:
-                if line.startswith('model name'):
-                    name = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f'{name} ({torch.get_num_threads()} threads)'
-
-
 def print_profiles(cases, device: str, amp: bool) -> None:
     """Print the slowest operators of every case's steps."""
     for case in cases:
@@ -362,7 +344,7 @@ def main(argv=None):
     results = add_speedups(best_modes(measurements))
     settings = dict(
         device=device,
-        device_name=device_name(device),
+        device_name=describe_device(device),
         amp=args.amp,
         modes=list(args.modes),
         warmup=args.warmup,

@@ -16,6 +16,8 @@ from mmengine.registry import init_default_scope
 NATIVE_IMAGE_SIZES = {
     'CIFAR10': (32, 32),
     'CIFAR100': (32, 32),
+    'LocalCIFAR10': (32, 32),
+    'LocalCIFAR100': (32, 32),
 }
 
 #: Datasets that wrap another one under the key ``dataset``.
@@ -28,7 +30,9 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Read a config file and merge command-line overrides.
 
     ``custom_imports`` of the config are imported, and so is
-    :mod:`mmsplitmix`, which registers the SplitMixer backbone.
+    :mod:`mmsplitmix`, which registers the SplitMixer backbone. Errors in
+    the file or its bases name the file (:func:`mmsplitmix.utils.
+    load_config`).
 
     Args:
         path (str): Path of a python config file.
@@ -45,7 +49,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
     import mmsplitmix  # noqa: F401  (registers SplitMixer)
-    cfg = Config.fromfile(path)
+    from mmsplitmix.utils import load_config as load_config_file
+    cfg = load_config_file(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if 'model' not in cfg:

@@ -37,10 +37,8 @@ import argparse
 import importlib.util
 import json
 import math
-import os
 import os.path as osp
 import pickle
-import platform
 import shutil
 import sys
 import tempfile
@@ -48,6 +46,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from device_info import describe_device
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = (
@@ -64,15 +63,8 @@ CIFAR10_TYPES = ('CIFAR10', 'LocalCIFAR10')
 GENERATED_DATASET = 'GeneratedCIFAR10'
 
 
-def default_num_workers() -> int:
-    """The CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def parse_args(argv=None):
+    from mmsplitmix.datasets.workers import available_cpus
     parser = argparse.ArgumentParser(
         description='Measure the images/s of the whole training loop, of the '
         'data pipeline alone and of the model alone for a CIFAR-10 config, '
@@ -102,7 +94,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--num-workers',
         type=int,
-        default=default_num_workers(),
+        default=available_cpus(),
         help='dataloader worker processes (default: the CPU cores of this '
         'machine, %(default)s)')
     parser.add_argument(
@@ -384,13 +376,6 @@ def precision_of(optim_wrapper) -> str:
     return 'fp32'
 
 
-def device_description(device: str) -> str:
-    import torch
-    if device == 'cuda':
-        return (f'{torch.cuda.get_device_name()} (CUDA {torch.version.cuda})')
-    return f'CPU {platform.machine()} ({default_num_workers()} cores)'
-
-
 def summarize(rates, max_epochs: int):
     """Bottleneck and implied wall time of ``max_epochs`` CIFAR-10 epochs
     from the three rates (images/s)."""
@@ -496,7 +481,7 @@ def run(cfg, args, data_root, work_dir):
     settings = dict(
         config=str(args.config),
         device=device,
-        device_name=device_description(device),
+        device_name=describe_device(device),
         torch=torch.__version__,
         cuda=torch.version.cuda,
         precision=precision_of(runner.optim_wrapper),

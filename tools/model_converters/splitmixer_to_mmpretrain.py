@@ -62,13 +62,14 @@ Example::
 """
 import argparse
 import os.path as osp
-import pickle
 import re
 import sys
 from collections import OrderedDict
 from typing import Callable, Dict, Iterable, List, Tuple
 
 import torch
+
+from mmsplitmix.utils import UnsafeCheckpointError, load_checkpoint_file
 
 _SPLITMIXER_BLOCK = re.compile(r'^mixer_blocks\.(\d+)\.(.+)$')
 _STRIDE_SPATIAL = re.compile(r'^spatial_mixer\.(\d+)\.(fn\..+)$')
@@ -291,28 +292,22 @@ def stride_mixer_kernel(
 
 
 def load_original_state_dict(path: str) -> Dict[str, torch.Tensor]:
-    """Read the state dict of a checkpoint of the original code, weights only.
+    """Read the state dict of a checkpoint of the original code, safely
+    (:func:`mmsplitmix.utils.load_checkpoint_file`).
 
     Raises:
         FileNotFoundError: When ``path`` does not exist.
-        ValueError: When ``path`` is not a PyTorch checkpoint of tensors
-            (at the top level or under ``state_dict``).
+        ValueError: When ``path`` is not a complete PyTorch checkpoint,
+            holds objects that safe loading refuses, or has no dict of
+            tensors at its top level or under ``state_dict``.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'source checkpoint not found: {path}')
     try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as error:
-        if 'global' not in str(error).lower():
-            raise ValueError(f'{path} is not a PyTorch checkpoint (it cannot '
-                             'be unpickled)') from None
-        raise ValueError(
-            f'{path} holds objects other than tensors and plain containers, '
-            'which weights-only loading refuses; save only the model\'s '
-            'state_dict') from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise ValueError(f'{path} is not a PyTorch checkpoint '
-                         f'({error.__class__.__name__}: {error})') from None
+        checkpoint = load_checkpoint_file(path, map_location='cpu')
+    except UnsafeCheckpointError as error:
+        raise ValueError(f'{error} Or save only the model\'s state_dict.') \
+            from None
+    except RuntimeError as error:
+        raise ValueError(str(error)) from None
     if isinstance(checkpoint, dict) and isinstance(
             checkpoint.get('state_dict'), dict):
         checkpoint = checkpoint['state_dict']

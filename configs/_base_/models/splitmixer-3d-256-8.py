@@ -10,9 +10,8 @@ model = dict(
         type='SplitMixer',
         arch=dict(embed_dims=256, depth=8, patch_size=2, kernel_size=5),
         mixer_setting='3D',
-        ratio=2 / 3,  # the kernel below is int(embed_dims * ratio)
-        channel_kernel_size=170,
-        channel_stride=86),
+        channel_kernel_size=170,  # int(256 * 2/3); 3D takes no ratio
+        channel_stride=86),  # 256 - 170
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

@@ -68,6 +68,9 @@ class AtomicCheckpointHook(CheckpointHook):
         if is_main_process():
             atomic_write(path, write, what='checkpoint')
         else:
+            # Every rank calls it, as mmengine's CheckpointHook does: the
+            # Runner's writes on rank 0 only, while a runner that shards
+            # the model (FlexibleRunner) gathers the state from all ranks.
             runner.save_checkpoint(
                 self.out_dir,
                 filename,

@@ -62,7 +62,11 @@ class FastInferenceHook(Hook):
 
     For evaluation and inference only (``tools/test.py``): a deploy form
     (mmpretrain's ``switch_to_deploy()`` convention) is not meant to be
-    trained.
+    trained. The model is switched and compiled in ``before_test``, after
+    the runner has loaded the checkpoint into its ordinary form: deploy
+    forms that fuse their weights (RepVGG's, for one) then fuse the loaded
+    ones. A model without a deploy form is refused in ``before_run``,
+    before anything is loaded.
 
     Args:
         deploy (bool): Switch every module that offers a deploy form to it;
@@ -86,13 +90,16 @@ class FastInferenceHook(Hook):
 
     def before_run(self, runner) -> None:
         model = _unwrapped(runner)
+        if self.deploy and not deployable_modules(model):
+            raise ValueError(
+                f'{type(model).__name__} (backbone '
+                f'{type(getattr(model, "backbone", model)).__name__}) '
+                'has no deploy form: no module offers '
+                'switch_to_deploy(); evaluate it without --deploy')
+
+    def before_test(self, runner) -> None:
+        model = _unwrapped(runner)
         if self.deploy:
-            if not deployable_modules(model):
-                raise ValueError(
-                    f'{type(model).__name__} (backbone '
-                    f'{type(getattr(model, "backbone", model)).__name__}) '
-                    'has no deploy form: no module offers '
-                    'switch_to_deploy(); evaluate it without --deploy')
             model.eval()
             switch_to_deploy(model)
             runner.logger.info('The model runs in its deploy form.')

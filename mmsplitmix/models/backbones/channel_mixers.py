@@ -135,10 +135,13 @@ def _mix_range(x: torch.Tensor, conv: nn.Conv2d, start: int, end: int,
     each allocate, zero-fill and add a full-size gradient. Without autograd,
     an NHWC input is mixed by one matrix product written straight into the
     output's columns, so that nothing is concatenated (under torch.compile
-    the concatenation below is fused instead).
+    the concatenation below is fused instead). ``addmm`` with ``out=`` is
+    outside autocast's reach, so mixed precision takes the general path.
     """
     channels = x.size(dim)
     if dim == -1 and not _needs_grad(x, conv) and \
+            x.dtype == conv.weight.dtype and \
+            not torch.is_autocast_enabled(x.device.type) and \
             not torch.compiler.is_compiling():
         rows_in = x.reshape(-1, channels)
         out = torch.empty_like(x)
@@ -267,7 +270,7 @@ class IndependentSegmentChannelMixer(_ChannelMixer):
 
     Segments have ``C // num_segments`` channels, the last one takes the
     remainder. When all segments are equal, the convs run as one grouped
-    convolution, except in CPU training (see :meth:`forward`).
+    convolution, except on CPU with gradients enabled (see :meth:`mix`).
 
     Args:
         channels (int): Number of channels C.

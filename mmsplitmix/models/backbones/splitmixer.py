@@ -14,8 +14,7 @@ from mmpretrain.registry import MODELS
 from mmsplitmix.utils.state_dict_fit import (CheckpointMismatchError,
                                              compare_state_dict, describe_fit)
 from .channel_mixers import (MIXER_SETTINGS, Conv3dChannelMixer,
-                             build_channel_mixer, partial_channels,
-                             segment_bounds)
+                             build_channel_mixer, partial_channels)
 
 
 def _depthwise_conv(channels: int, kernel_size: Tuple[int, int]) -> nn.Conv2d:
@@ -52,6 +51,17 @@ def _refuse_weights_that_do_not_fit(module: nn.Module, state_dict: dict,
             f'fit it: ' + '; '.join(describe_fit(fit)) + '. Were they saved '
             'from another architecture or mixer setting? Build the model '
             'with the config of the checkpoint.')
+
+
+def _is_exporting() -> bool:
+    """Whether the forward is being traced, scripted or exported
+    (TorchScript, ONNX, ``torch.export``), where the number of batch slices
+    would be frozen into the graph. ``torch.compile`` is not export: its
+    graph is guarded on the batch size."""
+    exporting = getattr(torch.compiler, 'is_exporting', None)  # torch 2.7
+    return (torch.jit.is_tracing() or torch.jit.is_scripting()
+            or torch.onnx.is_in_onnx_export()
+            or (exporting is not None and exporting()))
 
 
 def _check_positive_int(name: str, value) -> None:
@@ -379,7 +389,7 @@ class SplitMixer(BaseBackbone):
 
     def _deployed_forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = x.contiguous(memory_format=torch.channels_last)
-        if x.device.type != 'cpu':
+        if x.device.type != 'cpu' or _is_exporting():
             return self._forward(x)
         slices = x.split(self._deploy_slice_size(x))
         if len(slices) == 1:
@@ -390,8 +400,9 @@ class SplitMixer(BaseBackbone):
     def _deploy_slice_size(self, x: torch.Tensor) -> int:
         """Images per slice whose block activations fit
         :attr:`deploy_slice_bytes`."""
-        tokens = -(-x.size(2) // self.patch_size) * -(-x.size(3) //
-                                                      self.patch_size)
+        # the stem's strided conv (no padding) drops a partial patch
+        tokens = max(1, (x.size(2) // self.patch_size) *
+                     (x.size(3) // self.patch_size))
         image_bytes = self.embed_dims * tokens * x.element_size()
         return max(1, self.deploy_slice_bytes // image_bytes)
 
@@ -404,7 +415,9 @@ class SplitMixer(BaseBackbone):
         fastest, on CPUs and GPUs alike) and, on CPU, runs a batch in slices
         of a few images, so that the memory-bound passes between the
         convolutions (activation, normalization, residual, channel split)
-        read from cache rather than main memory. Eval-mode forward only: in
+        read from cache rather than main memory (a traced, scripted or
+        exported forward runs the batch whole, so that the exported graph
+        takes any batch size). Eval-mode forward only: in
         training mode the model runs its ordinary form, since batch
         normalization then needs the statistics of the whole batch.
         """
@@ -431,4 +444,4 @@ class SplitMixer(BaseBackbone):
                 param.requires_grad = False
 
 
-__all__ = ['SplitMixer', 'MIXER_SETTINGS', 'segment_bounds']
+__all__ = ['SplitMixer', 'MIXER_SETTINGS']

@@ -1,4 +1,5 @@
 import copy
+import warnings
 
 import pytest
 import torch
@@ -326,6 +327,76 @@ def test_deploy_form_computes_the_same_function(setting, kwargs):
     # the weights, hence the state dict, are untouched
     for key, value in model.state_dict().items():
         assert torch.equal(deployed.state_dict()[key], value), key
+
+
+def test_deploy_slices_count_the_tokens_the_stem_makes():
+    model = randomized_model('I')
+    # 13 x 11 pixels in patches of 2: the stem makes 6 x 5 tokens
+    model.deploy_slice_bytes = 30 * 6 * 5 * 4 * 3
+    assert model._deploy_slice_size(torch.empty(8, 3, 13, 11)) == 3
+    # an image smaller than a patch: no division by zero
+    assert model._deploy_slice_size(torch.empty(8, 3, 1, 1)) >= 1
+
+
+@pytest.mark.parametrize('setting,kwargs', FAST_PATH_CASES)
+def test_deploy_and_channels_last_under_autocast(setting, kwargs):
+    """Mixed-precision inference (``tools/test.py --amp --deploy``): every
+    mixer runs under autocast, in bfloat16, and computes the fp32
+    function up to bfloat16's rounding."""
+    model = randomized_model(setting, **kwargs).eval()
+    deployed = copy.deepcopy(model)
+    deployed.switch_to_deploy()
+    deployed.deploy_slice_bytes = 2 * 30 * 6 * 6 * 4
+    x = torch.randn(5, 3, 12, 12)
+    with torch.no_grad():
+        expected = model(x)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            outs = deployed(x)
+            eager_outs = model(x)
+    for out, eager_out, ref in zip(outs, eager_outs, expected):
+        assert out.dtype == eager_out.dtype == torch.bfloat16
+        error = (out.float() - ref).norm() / ref.norm()
+        assert error < 3e-2, f'relative error {error}'
+
+
+def export_with_any_batch(model, x):
+    batch = torch.export.Dim('batch', min=1, max=1024)
+    return torch.export.export(
+        model, (x, ), dynamic_shapes={
+            'x': {
+                0: batch
+            }
+        }).module()
+
+
+def trace(model, x):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore',
+                              FutureWarning)  # deprecated in recent torch
+        return torch.jit.trace(model, x)
+
+
+@pytest.mark.parametrize('setting', ['I', 'IV', '3D'])
+@pytest.mark.parametrize('export', [
+    pytest.param(
+        export_with_any_batch,
+        marks=pytest.mark.skipif(
+            not hasattr(torch.compiler, 'is_exporting'),
+            reason='torch.export is detectable from torch 2.7 on')),
+    trace,
+])
+def test_exported_deploy_form_takes_any_batch_size(setting, export):
+    """An exported or traced graph (torch.export, TorchScript, ONNX) runs
+    the batch whole: the number of slices is not frozen into it."""
+    model = randomized_model(setting).eval()
+    model.switch_to_deploy()
+    model.deploy_slice_bytes = 2 * 30 * 6 * 6 * 4  # 2 images per slice
+    with torch.no_grad():
+        exported = export(model, torch.randn(6, 3, 12, 12))
+        for batch in (1, 5, 9):
+            x = torch.randn(batch, 3, 12, 12)
+            for out, ref in zip(exported(x), model(x)):
+                torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize('setting,kwargs', FAST_PATH_CASES)

@@ -16,6 +16,7 @@ split whose classes differ from those the checkpoint was trained on, is
 refused with the list of differences.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 from copy import deepcopy
@@ -102,6 +103,13 @@ def validate_args(args):
         if osp.isdir(args.out):
             raise ValueError(f'--out {args.out!r} is a directory, expected '
                              'a file path')
+        folder = osp.dirname(osp.abspath(args.out))
+        if not osp.isdir(folder):
+            raise ValueError(f'--out {args.out!r}: its folder {folder!r} '
+                             'does not exist')
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f'--out {args.out!r}: its folder {folder!r} is '
+                             'not writable')
 
 
 def merge_args(cfg, args):
@@ -157,6 +165,10 @@ def merge_args(cfg, args):
     cfg.test_dataloader = loader
 
     merge_cfg_options(cfg, args.cfg_options)
+    if not cfg.get('test_evaluator'):
+        raise ValueError(
+            f'test_evaluator of config {args.config!r} (with --cfg-options) '
+            'is empty: the test would compute no metrics')
     return cfg
 
 
@@ -206,9 +218,9 @@ def main(argv=None):
         sys.exit(f'{parser.prog}: error: {type(error).__name__}: {error}')
 
     if get_rank() == 0:
+        print('Test metrics:\n' + format_metrics(metrics), flush=True)
         if args.out and args.out_item == 'metrics':
             mmengine.dump(metrics, args.out)
-        print('Test metrics:\n' + format_metrics(metrics), flush=True)
     shutdown_distributed()
 
 

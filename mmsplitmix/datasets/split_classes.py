@@ -49,3 +49,26 @@ def check_same_classes(reference: Optional[Sequence[str]], reference_name: str,
         'needs one folder per class of the training split (an empty folder '
         'is fine); otherwise give the same metainfo classes to every '
         'split.')
+
+
+def check_head_classes(num_classes: Optional[int], head_name: str,
+                       classes: Optional[Sequence[str]], name: str) -> None:
+    """Raise :class:`SplitClassesError` unless a split has as many classes
+    as the classifier's head scores. Does nothing when either is unknown
+    (None).
+
+    Args:
+        num_classes (int | None): The classes the head scores.
+        head_name (str): The head's setting, for the message.
+        classes (Sequence[str] | None): The split's classes.
+        name (str): The split, for the message.
+    """
+    if num_classes is None or classes is None or \
+            len(classes) == num_classes:
+        return
+    raise SplitClassesError(
+        f'{name} has {len(classes)} classes but {head_name} is '
+        f'{num_classes}, so its labels cannot mean the classes the model '
+        'scores. Set the head\'s num_classes to the number of classes of '
+        'the data (for a checkpoint, the number it was trained with), or '
+        'give the split the classes of the training data.')

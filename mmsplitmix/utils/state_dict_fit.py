@@ -1,4 +1,5 @@
 """Whether a checkpoint's weights fit a model, said precisely."""
+import inspect
 import re
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
@@ -10,6 +11,11 @@ WRAPPER_PREFIX = re.compile(r'^module\.')
 # BatchNorm counters mmengine does not require (older checkpoints lack them).
 OPTIONAL_KEYS = ('num_batches_tracked', )
 SHOWN = 12
+#: Backbone arguments that change the function a backbone computes but not
+#: the names and shapes of its weights (SplitMixer's settings II and III
+#: have the same weights), so that only the config saved in a checkpoint
+#: tells them apart.
+FUNCTION_ONLY_ARGS = ('mixer_setting', 'act_cfg')
 
 
 class CheckpointMismatchError(ValueError):
@@ -122,3 +128,59 @@ def check_checkpoint_fits(model: torch.nn.Module,
             '. Was it trained with another config (architecture, number of '
             'classes)? Use the config it was trained with.')
     return fit
+
+
+def _backbone_arguments(backbone_cfg: dict) -> Optional[dict]:
+    """The arguments of :data:`FUNCTION_ONLY_ARGS` that a backbone config
+    builds with, defaults filled in; None for an unknown backbone type."""
+    from mmpretrain.registry import MODELS
+    backbone_type = backbone_cfg.get('type')
+    try:
+        cls = MODELS.get(backbone_type) if isinstance(backbone_type,
+                                                      str) else backbone_type
+        parameters = inspect.signature(cls.__init__).parameters
+    except (KeyError, TypeError, ValueError):
+        return None
+    return {
+        name: backbone_cfg.get(name, parameters[name].default)
+        for name in FUNCTION_ONLY_ARGS if name in parameters
+    }
+
+
+def _plain(value):
+    return dict(value) if isinstance(value, dict) else value
+
+
+def check_same_backbone_function(saved_model: Optional[dict],
+                                 model_cfg: dict,
+                                 filename: Optional[str] = None) -> None:
+    """Raise :class:`CheckpointMismatchError` when the backbone of the
+    config saved in a checkpoint (``saved_model``, see
+    :func:`mmsplitmix.utils.saved_config.saved_model_config`) and the one
+    of ``model_cfg`` differ in an argument of :data:`FUNCTION_ONLY_ARGS`:
+    the weights would load, and compute another function.
+
+    Nothing is checked where the checkpoint has no saved config or the
+    argument is not readable there.
+    """
+    from .saved_config import UNREADABLE
+    saved_backbone = (saved_model or {}).get('backbone')
+    backbone = (model_cfg or {}).get('backbone')
+    if not isinstance(saved_backbone, dict) or not isinstance(backbone, dict):
+        return
+    saved = _backbone_arguments(saved_backbone)
+    current = _backbone_arguments(backbone)
+    if saved is None or current is None:
+        return
+    name = f'Checkpoint {filename!r}' if filename else 'The checkpoint'
+    for key in saved.keys() & current.keys():
+        if saved[key] is UNREADABLE:
+            continue
+        if _plain(saved[key]) != _plain(current[key]):
+            raise CheckpointMismatchError(
+                f'{name} was trained with backbone {key}='
+                f'{_plain(saved[key])!r} (the config saved in it), but the '
+                f'model of this config has {key}={_plain(current[key])!r}: '
+                'the weights fit in name and shape, yet would compute '
+                'another function. Use the config the checkpoint was '
+                'trained with.')

@@ -77,6 +77,40 @@ def test_validation_classes_must_be_the_training_classes():
     ConsistencyCheckHook().before_train(runner)
 
 
+def test_splits_must_have_the_classes_the_head_scores():
+    """A split with fewer (or more) classes than the head: its labels do
+    not index the head's classes."""
+
+    def loader(classes):
+        return SimpleNamespace(
+            dataset=SimpleNamespace(metainfo=dict(classes=classes)))
+
+    head = SimpleNamespace(head=SimpleNamespace(num_classes=3))
+    runner = SimpleNamespace(
+        model=head,
+        train_loop=SimpleNamespace(dataloader=loader(('a', 'b'))),
+        val_loop=None,
+        test_loop=SimpleNamespace(dataloader=loader(('a', 'b', 'c', 'd'))))
+    with pytest.raises(
+            SplitClassesError,
+            match='train_dataloader.dataset has 2 classes but '
+            'model.head.num_classes is 3'):
+        ConsistencyCheckHook().before_train(runner)
+    with pytest.raises(
+            SplitClassesError,
+            match='test_dataloader.dataset has 4 classes but '
+            'model.head.num_classes is 3'):
+        ConsistencyCheckHook().before_test(runner)
+    runner.train_loop.dataloader = loader(('a', 'b', 'c'))
+    runner.test_loop.dataloader = loader(('a', 'b', 'c'))
+    ConsistencyCheckHook().before_train(runner)
+    ConsistencyCheckHook().before_test(runner)
+    # unknown on either side: nothing to compare
+    runner.model = SimpleNamespace(head=SimpleNamespace())
+    runner.test_loop.dataloader = loader(('a', ))
+    ConsistencyCheckHook().before_test(runner)
+
+
 def test_published_checkpoint_is_written_atomically(tmp_path):
     source = tmp_path / 'epoch_1.pth'
     torch.save(

@@ -256,3 +256,6 @@ def test_errors(tmp_path):
     torch.save({'head.weight': torch.zeros(2, 2)}, good)
     with pytest.raises(FileNotFoundError, match='destination'):
         converter.main([str(good), str(tmp_path / 'no' / 'dir' / 'o.pth')])
+    # the destination is checked before the source is read
+    with pytest.raises(ValueError, match='is a folder, expected a file'):
+        converter.main([str(text), str(tmp_path)])

@@ -138,6 +138,27 @@ def test_bad_arguments_fail_early_naming_the_path(trained_work_dir,
     assert proc.returncode == 2
     assert 'config file not found' in proc.stderr
 
+    # the dump's folder is checked before the test runs
+    out = tmp_path / 'no_such_folder' / 'metrics.json'
+    proc = run_tool([
+        TOOLS / 'test.py', tiny_config, checkpoint, '--out', out, '--out-item',
+        'metrics'
+    ],
+                    check=False)
+    assert proc.returncode == 2
+    assert (f"--out {str(out)!r}: its folder "
+            f"{str(out.parent)!r} does not exist") in proc.stderr
+
+    # no evaluator: nothing to report
+    proc = run_tool([
+        TOOLS / 'test.py', tiny_config, checkpoint, '--cfg-options',
+        'test_evaluator=[]'
+    ],
+                    check=False)
+    assert proc.returncode == 2
+    assert 'is empty: the test would compute no metrics' in proc.stderr
+    assert 'Test metrics:' not in proc.stdout
+
 
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason='checks the error without a GPU')
@@ -299,6 +320,53 @@ def test_checkpoint_of_another_model_is_refused(tiny_config, tmp_path):
         proc.stderr)
     assert ('4 in the checkpoint but not in the model: '
             'backbone.stages.0.1.weight') in proc.stderr
+
+
+def test_checkpoint_of_another_mixer_setting_is_refused(
+        trained_work_dir, tiny_config, tmp_path):
+    """The config saved in the checkpoint names the setting it was trained
+    with (settings II and III have weights of the same names and shapes,
+    so the weights alone cannot tell them apart)."""
+    trained = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    saved = torch.load(trained, weights_only=False)
+    assert "mixer_setting='I'" in saved['meta']['cfg']
+    saved['meta']['cfg'] = saved['meta']['cfg'].replace(
+        "mixer_setting='I'", "mixer_setting='III'")
+    checkpoint = tmp_path / 'setting_iii.pth'
+    torch.save(saved, checkpoint)
+    proc = run_tool(
+        [TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path],
+        check=False)
+    assert proc.returncode == 1
+    assert 'Test metrics:' not in proc.stdout
+    assert 'Traceback' not in proc.stderr
+    assert (f'CheckpointMismatchError: Checkpoint {str(checkpoint)!r} was '
+            "trained with backbone mixer_setting='III' (the config saved in "
+            "it), but the model of this config has mixer_setting='I'") in (
+                proc.stderr)
+
+
+def test_test_split_with_fewer_classes_than_the_head_is_refused(
+        trained_work_dir, tiny_config, tiny_data, tmp_path):
+    """A checkpoint without a class list (converted, or a bare state dict)
+    cannot name the missing class; the head's size still shows it."""
+    test_root = tmp_path / 'test_split'
+    for name in ('green', 'red'):
+        shutil.copytree(Path(tiny_data) / name, test_root / name)
+    trained = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    checkpoint = tmp_path / 'weights_only.pth'
+    torch.save(
+        dict(state_dict=torch.load(trained, weights_only=False)['state_dict']),
+        checkpoint)
+    proc = run_tool([
+        TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path,
+        '--cfg-options', f'test_dataloader.dataset.data_root={test_root}'
+    ],
+                    check=False)
+    assert proc.returncode == 1
+    assert 'Test metrics:' not in proc.stdout
+    assert ('SplitClassesError: test_dataloader.dataset has 2 classes but '
+            'model.head.num_classes is 3') in proc.stderr
 
 
 def test_test_split_without_a_class_of_the_checkpoint_is_refused(

@@ -624,10 +624,17 @@ def test_val_split_missing_a_class_folder_is_refused(tiny_data, tmp_path):
 
 def test_load_from_with_another_head_says_what_it_skipped(
         trained_work_dir, tiny_config, tmp_path):
-    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    """Fine-tuning a checkpoint whose head scores 4 classes on the 3 of
+    the data: every weight but the head's loads."""
+    trained = torch.load(
+        Path(trained_work_dir['work_dir']) / 'epoch_3.pth', weights_only=False)
+    state_dict = trained['state_dict']
+    state_dict['head.fc.weight'] = torch.zeros(4, 16)
+    state_dict['head.fc.bias'] = torch.zeros(4)
+    checkpoint = tmp_path / 'four_classes.pth'
+    torch.save(dict(meta=dict(epoch=3), state_dict=state_dict), checkpoint)
     config = derived_config(
         tmp_path, tiny_config, f'load_from = {str(checkpoint)!r}\n'
-        'model = dict(head=dict(num_classes=4))\n'
         'train_cfg = dict(max_epochs=1)\n'
         'val_dataloader = None\nval_cfg = None\nval_evaluator = None\n')
     proc = run_tool(
@@ -635,8 +642,37 @@ def test_load_from_with_another_head_says_what_it_skipped(
     output = proc.stdout + proc.stderr
     assert (f"load_from {str(checkpoint)!r}: 49 of the model's 51 tensors "
             'loaded, the others keep their initialisation: 2 of another '
-            'shape: head.fc.weight (checkpoint [3, 16], model [4, 16]); '
-            'head.fc.bias (checkpoint [3], model [4]).') in output
+            'shape: head.fc.weight (checkpoint [4, 16], model [3, 16]); '
+            'head.fc.bias (checkpoint [4], model [3]).') in output
+
+
+def test_head_for_another_number_of_classes_than_the_data_is_refused(
+        tiny_config, tmp_path):
+    config = derived_config(tmp_path, tiny_config,
+                            'model = dict(head=dict(num_classes=4))\n')
+    work_dir = tmp_path / 'work'
+    proc = run_tool([TOOLS / 'train.py', config, '--work-dir', work_dir],
+                    check=False)
+    assert proc.returncode == 1
+    assert ('SplitClassesError: train_dataloader.dataset has 3 classes but '
+            'model.head.num_classes is 4') in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not glob.glob(str(work_dir / '**' / '*.pth'), recursive=True)
+
+
+def test_misspelt_checkpoint_hook_argument_fails_before_training(
+        tiny_config, tmp_path):
+    work_dir = tmp_path / 'work'
+    proc = run_tool([
+        TOOLS / 'train.py', tiny_config, '--work-dir', work_dir,
+        '--cfg-options', 'default_hooks.checkpoint.intervall=2'
+    ],
+                    check=False)
+    assert proc.returncode == 1
+    assert ("ConfigError: default_hooks.checkpoint has unknown arguments "
+            "['intervall']") in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert 'Epoch(train)' not in proc.stdout + proc.stderr
 
 
 def test_unclear_inputs_give_errors_naming_them(tiny_config, tmp_path):

@@ -208,6 +208,9 @@ def check_args(args) -> str:
         if path and not osp.isdir(osp.dirname(osp.abspath(path))):
             raise FileNotFoundError(
                 f'--{option}: folder of {path} does not exist')
+        if path and osp.isdir(path):
+            raise ValueError(
+                f'--{option} {path} is a directory, expected a file path')
     return device
 
 

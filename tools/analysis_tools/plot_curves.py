@@ -9,6 +9,7 @@ Example:
 """
 import argparse
 import json
+import os.path as osp
 import sys
 from pathlib import Path
 
@@ -81,6 +82,9 @@ def main(argv=None):
     parser.add_argument('--out', default='curves.png', help='PNG to write')
     parser.add_argument('--title', help='title of the figure')
     args = parser.parse_args(argv)
+    if osp.isdir(args.out) or not args.out.lower().endswith('.png'):
+        # matplotlib would add '.png' to a name without it
+        parser.error(f'--out {args.out!r}: expected the path of a .png file')
     try:
         scalars = find_scalars(args.src)
         train, val = read_scalars(scalars)

@@ -69,7 +69,8 @@ from typing import Callable, Dict, Iterable, List, Tuple
 
 import torch
 
-from mmsplitmix.utils import UnsafeCheckpointError, load_checkpoint_file
+from mmsplitmix.utils import (UnsafeCheckpointError, atomic_write,
+                              load_checkpoint_file)
 
 _SPLITMIXER_BLOCK = re.compile(r'^mixer_blocks\.(\d+)\.(.+)$')
 _STRIDE_SPATIAL = re.compile(r'^spatial_mixer\.(\d+)\.(fn\..+)$')
@@ -333,17 +334,23 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    layout, state_dict = convert_with_layout(
-        load_original_state_dict(args.src))
     dst_dir = osp.dirname(osp.abspath(args.dst))
     if not osp.isdir(dst_dir):
         raise FileNotFoundError(
             f'folder of the destination does not exist: {dst_dir}')
-    torch.save(
-        dict(
-            meta=dict(
-                converted_from=osp.basename(args.src), source_layout=layout),
-            state_dict=state_dict), args.dst)
+    if osp.isdir(args.dst):
+        raise ValueError(
+            f'destination {args.dst} is a folder, expected a file path')
+    layout, state_dict = convert_with_layout(
+        load_original_state_dict(args.src))
+    converted = dict(
+        meta=dict(converted_from=osp.basename(args.src), source_layout=layout),
+        state_dict=state_dict)
+    # through a temporary file: an existing destination stays whole
+    atomic_write(
+        args.dst,
+        lambda tmp_path: torch.save(converted, tmp_path),
+        what='converted checkpoint')
     print(f'converted {len(state_dict)} tensors ({layout} layout): '
           f'{args.src} -> {args.dst}')
     if layout == 'stridemixer':
@@ -355,5 +362,5 @@ def main(argv=None):
 if __name__ == '__main__':
     try:
         main()
-    except (FileNotFoundError, ValueError) as error:
+    except (OSError, ValueError) as error:  # CheckpointSaveError included
         sys.exit(f'error: {error}')

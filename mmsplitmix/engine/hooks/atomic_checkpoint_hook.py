@@ -1,5 +1,6 @@
 """mmengine's CheckpointHook with crash-safe saving."""
 import hashlib
+import inspect
 import os.path as osp
 import pickle
 
@@ -12,6 +13,7 @@ from mmpretrain.registry import HOOKS
 from mmsplitmix.utils.atomic_io import (atomic_write, atomic_write_text,
                                         remove_stale_temporary_files)
 from mmsplitmix.utils.checkpoint import load_checkpoint_file
+from mmsplitmix.utils.tool_args import ConfigError
 
 
 @HOOKS.register_module()
@@ -39,6 +41,30 @@ class AtomicCheckpointHook(CheckpointHook):
 
     def _local(self) -> bool:
         return isinstance(self.file_backend, LocalBackend)
+
+    def before_run(self, runner) -> None:
+        """Refuse, before training, arguments that mmengine's hook would
+        hand on to ``runner.save_checkpoint`` at the first save and that it
+        does not take (a misspelt ``interval``, say)."""
+        super().before_run(runner)
+        if not self.args:
+            return
+        parameters = inspect.signature(runner.save_checkpoint).parameters
+        if any(parameter.kind is inspect.Parameter.VAR_KEYWORD
+               for parameter in parameters.values()):
+            return
+        unknown = sorted(set(self.args) - set(parameters))
+        if unknown:
+            own = [
+                name for name in inspect.signature(
+                    CheckpointHook.__init__).parameters
+                if name not in ('self', 'kwargs')
+            ]
+            raise ConfigError(
+                f'default_hooks.checkpoint has unknown arguments {unknown}: '
+                f'the hook takes {own}, and hands other arguments on to '
+                f'{type(runner).__name__}.save_checkpoint, which takes none '
+                'of these')
 
     def before_train(self, runner) -> None:
         super().before_train(runner)

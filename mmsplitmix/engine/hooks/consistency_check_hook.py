@@ -2,10 +2,14 @@
 import logging
 
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
-from mmsplitmix.datasets.split_classes import check_same_classes
+from mmsplitmix.datasets.split_classes import (check_head_classes,
+                                               check_same_classes)
+from mmsplitmix.utils.saved_config import saved_model_config
 from mmsplitmix.utils.state_dict_fit import (check_checkpoint_fits,
+                                             check_same_backbone_function,
                                              checkpoint_state_dict,
                                              compare_state_dict, describe_fit)
 
@@ -15,6 +19,17 @@ def _classes_of(dataloader):
     metainfo = getattr(dataset, 'metainfo', None) or {}
     classes = metainfo.get('classes')
     return None if classes is None else tuple(classes)
+
+
+def _head_classes(runner):
+    """The number of classes the model's head scores, or None."""
+    model = getattr(runner, 'model', None)
+    model = model.module if is_model_wrapper(model) else model
+    num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
+    return num_classes if isinstance(num_classes, int) else None
+
+
+HEAD_SETTING = 'model.head.num_classes'
 
 
 def _checkpoint_classes(checkpoint):
@@ -36,11 +51,15 @@ class ConsistencyCheckHook(Hook):
       fine-tuning from ``load_from`` (``strict_load_from=False``), weights
       of another shape (e.g. a head for another number of classes) are
       skipped and the log names every weight that was not loaded.
-    * Classes: the validation split must have the training split's
-      classes, the test split those of the checkpoint, and a resumed run
-      those of its checkpoint; otherwise the labels of the two would not
-      mean the same classes (:class:`~mmsplitmix.datasets.split_classes.
-      SplitClassesError`).
+    * The config saved in the checkpoint, read without running it: its
+      backbone must have the model's channel-mixer setting and activation,
+      which weights of the same names and shapes do not show.
+    * Classes: the training and test splits must have as many classes as
+      the head scores; the validation split must have the training
+      split's classes, the test split those of the checkpoint, and a
+      resumed run those of its checkpoint; otherwise the labels of the two
+      would not mean the same classes (:class:`~mmsplitmix.datasets.
+      split_classes.SplitClassesError`).
 
     Args:
         strict_load_from (bool): Refuse a ``load_from`` checkpoint that
@@ -58,6 +77,8 @@ class ConsistencyCheckHook(Hook):
         filename = runner.cfg.get('load_from')
         self._resumed = bool(runner.cfg.get('resume', False))
         self._checkpoint_classes = _checkpoint_classes(checkpoint)
+        check_same_backbone_function(
+            saved_model_config(checkpoint), runner.cfg.get('model'), filename)
         if self._resumed or self.strict_load_from:
             check_checkpoint_fits(runner.model, checkpoint, filename)
             return
@@ -74,6 +95,9 @@ class ConsistencyCheckHook(Hook):
 
     def before_train(self, runner) -> None:
         train_classes = _classes_of(runner.train_loop.dataloader)
+        check_head_classes(
+            _head_classes(runner), HEAD_SETTING, train_classes,
+            'train_dataloader.dataset')
         if self._resumed and self._checkpoint_classes is not None:
             check_same_classes(self._checkpoint_classes,
                                'the checkpoint resumed from', train_classes,
@@ -84,8 +108,12 @@ class ConsistencyCheckHook(Hook):
                                'val_dataloader.dataset')
 
     def before_test(self, runner) -> None:
+        test_classes = _classes_of(runner.test_loop.dataloader)
+        # the checkpoint's classes first: they name what is missing
         if self._checkpoint_classes is not None:
             check_same_classes(self._checkpoint_classes,
                                f'checkpoint {runner.cfg.get("load_from")!r}',
-                               _classes_of(runner.test_loop.dataloader),
-                               'test_dataloader.dataset')
+                               test_classes, 'test_dataloader.dataset')
+        check_head_classes(
+            _head_classes(runner), HEAD_SETTING, test_classes,
+            'test_dataloader.dataset')

@@ -255,6 +255,11 @@ class SplitMixer(BaseBackbone):
             if missing:
                 raise ValueError(f'arch dict is missing the keys {missing}; '
                                  f'it needs {list(cls.arch_keys)}')
+            unknown = [key for key in arch if key not in cls.arch_keys]
+            if unknown:
+                raise ValueError(f'arch dict has unknown keys {unknown} (a '
+                                 'misspelt key would be ignored); it takes '
+                                 f'{list(cls.arch_keys)}')
         else:
             raise TypeError('arch must be a str or a dict, got '
                             f'{type(arch).__name__}')

@@ -233,6 +233,8 @@ def test_each_setting_is_one_registered_mixer_class():
     (dict(arch=dict(embed_dims=256, depth=8, patch_size=2)), ValueError,
      'kernel_size'),
     (dict(arch=dict(TINY, depth=0)), ValueError, 'depth'),
+    (dict(arch=dict(TINY, embed_dim=32)), ValueError,
+     r"unknown keys \['embed_dim'\]"),
     (dict(arch=dict(TINY, embed_dims=-4)), ValueError, 'embed_dims'),
     (dict(arch=dict(TINY, patch_size=0)), ValueError, 'patch_size'),
     (dict(arch=dict(TINY, kernel_size=2.5)), TypeError, 'kernel_size'),

@@ -311,10 +311,11 @@ _scope_depth = 0
 _replaced_loader: Optional[Callable] = None
 
 
-def _scoped_local_loader(filename: str, map_location: Optional[Any] = None):
+def load_from_local_safely(filename: str, map_location: Optional[Any] = None):
     """The local-file loader registered while any
     :func:`safe_checkpoint_loading` block runs: the safe loader inside such
-    a block, the loader it replaced everywhere else."""
+    a block, the loader it replaced everywhere else. (mmengine logs a
+    loader by its name after ``load_from_``: "local_safely".)"""
     if _safe_loading_active.get():
         return load_checkpoint_file(filename, map_location=map_location)
     return _replaced_loader(filename, map_location)
@@ -346,7 +347,7 @@ def safe_checkpoint_loading() -> Iterator[None]:
                 _LOCAL_PREFIX)
             CheckpointLoader.register_scheme(
                 prefixes=_LOCAL_PREFIX,
-                loader=_scoped_local_loader,
+                loader=load_from_local_safely,
                 force=True)
         _scope_depth += 1
     token = _safe_loading_active.set(True)

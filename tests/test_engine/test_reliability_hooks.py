@@ -111,6 +111,43 @@ def test_splits_must_have_the_classes_the_head_scores():
     ConsistencyCheckHook().before_test(runner)
 
 
+def test_resuming_with_another_schedule_length_is_refused():
+    """Resuming restores the checkpoint's schedule: extending a run's
+    max_epochs would train the extra epochs at a learning rate of 0."""
+    from mmsplitmix.engine.schedulers import PiecewiseLinearLR
+    from mmsplitmix.utils import CheckpointMismatchError
+
+    def scheduler(epochs, iters_per_epoch=10):
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))],
+                                    lr=0.1)
+        return PiecewiseLinearLR.build_iter_from_epoch(
+            optimizer,
+            points=[(0, 0), (0.4, 1), (0.8, 0.05), (1, 0)],
+            end=epochs,
+            epoch_length=iters_per_epoch)
+
+    checkpoint = dict(
+        meta=dict(), param_schedulers=[scheduler(2).state_dict()])
+    runner = SimpleNamespace(
+        cfg=dict(load_from='epoch_2.pth', resume=True),
+        model=torch.nn.Linear(1, 1),
+        param_schedulers=[scheduler(3)])
+    hook = ConsistencyCheckHook()
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=r"'epoch_2.pth' resumes a PiecewiseLinearLR over the steps "
+            r'\[0, 20\), but this config schedules it over \[0, 30\)'):
+        hook.after_load_checkpoint(runner, checkpoint)
+    # the same length: resumed (the weights are checked next)
+    runner.param_schedulers = [scheduler(2)]
+    checkpoint['state_dict'] = runner.model.state_dict()
+    hook.after_load_checkpoint(runner, checkpoint)
+    # fine-tuning from load_from starts its own schedule
+    runner.cfg['resume'] = False
+    runner.param_schedulers = [scheduler(3)]
+    hook.after_load_checkpoint(runner, checkpoint)
+
+
 def test_published_checkpoint_is_written_atomically(tmp_path):
     source = tmp_path / 'epoch_1.pth'
     torch.save(

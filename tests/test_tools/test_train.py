@@ -660,6 +660,29 @@ def test_head_for_another_number_of_classes_than_the_data_is_refused(
     assert not glob.glob(str(work_dir / '**' / '*.pth'), recursive=True)
 
 
+def test_resume_with_a_longer_schedule_is_refused(tiny_config, tmp_path):
+    """Extending a finished run by resuming with a larger max_epochs would
+    train the extra epochs at the restored schedule's final learning rate,
+    0 for the paper's schedule."""
+    config = derived_config(
+        tmp_path, tiny_config, 'param_scheduler = dict(_delete_=True, '
+        "type='PiecewiseLinearLR', points=[(0, 0), (0.4, 1), (0.8, 0.05), "
+        '(1, 0)], by_epoch=True, convert_to_iter_based=True)\n'
+        'train_cfg = dict(max_epochs=1)\n')
+    work_dir = tmp_path / 'work'
+    run_tool([TOOLS / 'train.py', config, '--work-dir', work_dir])
+    proc = run_tool([
+        TOOLS / 'train.py', config, '--work-dir', work_dir, '--resume',
+        '--cfg-options', 'train_cfg.max_epochs=2'
+    ],
+                    check=False)
+    assert proc.returncode == 1
+    assert ('resumes a PiecewiseLinearLR over the steps [0, 3), but this '
+            'config schedules it over [0, 6)') in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert checkpoints_in(work_dir) == ['epoch_1.pth']
+
+
 def test_misspelt_checkpoint_hook_argument_fails_before_training(
         tiny_config, tmp_path):
     work_dir = tmp_path / 'work'

@@ -8,7 +8,8 @@ from mmpretrain.registry import HOOKS
 from mmsplitmix.datasets.split_classes import (check_head_classes,
                                                check_same_classes)
 from mmsplitmix.utils.saved_config import saved_model_config
-from mmsplitmix.utils.state_dict_fit import (check_checkpoint_fits,
+from mmsplitmix.utils.state_dict_fit import (CheckpointMismatchError,
+                                             check_checkpoint_fits,
                                              check_same_backbone_function,
                                              checkpoint_state_dict,
                                              compare_state_dict, describe_fit)
@@ -30,6 +31,39 @@ def _head_classes(runner):
 
 
 HEAD_SETTING = 'model.head.num_classes'
+
+
+def _flat(schedulers) -> list:
+    """A runner's or a checkpoint's parameter schedulers as one list (a
+    dict holds one list per optimizer)."""
+    if isinstance(schedulers, dict):
+        return [item for key in sorted(schedulers) for item in schedulers[key]]
+    return list(schedulers or [])
+
+
+def _check_resumed_schedule(runner, checkpoint, filename) -> None:
+    """Resuming restores the checkpoint's schedules, so a config that
+    schedules over other steps (another ``max_epochs``, batch size or
+    dataset size) would run past their end at their final value."""
+    current = _flat(getattr(runner, 'param_schedulers', None))
+    saved = _flat(checkpoint.get('param_schedulers'))
+    for scheduler, state in zip(current, saved):
+        if not isinstance(state, dict) or 'end' not in state:
+            continue
+        span = (getattr(scheduler, 'begin',
+                        None), getattr(scheduler, 'end', None))
+        saved_span = (state.get('begin'), state['end'])
+        if span != saved_span:
+            raise CheckpointMismatchError(
+                f'Checkpoint {filename!r} resumes a '
+                f'{type(scheduler).__name__} over the steps '
+                f'[{saved_span[0]}, {saved_span[1]}), but this config '
+                f'schedules it over [{span[0]}, {span[1]}): resuming keeps '
+                "the checkpoint's schedule, so the steps past its end would "
+                'run at its final value (a learning rate of 0 for the '
+                "paper's schedule). Resume with the run's own "
+                'train_cfg.max_epochs and batch size, or start a new run '
+                'from the checkpoint with load_from.')
 
 
 def _checkpoint_classes(checkpoint):
@@ -54,6 +88,8 @@ class ConsistencyCheckHook(Hook):
     * The config saved in the checkpoint, read without running it: its
       backbone must have the model's channel-mixer setting and activation,
       which weights of the same names and shapes do not show.
+    * A resumed run must schedule its parameters (the learning rate) over
+      the steps of the checkpoint's schedules, which resuming restores.
     * Classes: the training and test splits must have as many classes as
       the head scores; the validation split must have the training
       split's classes, the test split those of the checkpoint, and a
@@ -79,6 +115,8 @@ class ConsistencyCheckHook(Hook):
         self._checkpoint_classes = _checkpoint_classes(checkpoint)
         check_same_backbone_function(
             saved_model_config(checkpoint), runner.cfg.get('model'), filename)
+        if self._resumed:
+            _check_resumed_schedule(runner, checkpoint, filename)
         if self._resumed or self.strict_load_from:
             check_checkpoint_fits(runner.model, checkpoint, filename)
             return

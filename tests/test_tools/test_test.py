@@ -288,6 +288,20 @@ def test_tool_help_suits_mim():
         assert '--trust-checkpoint' in proc.stdout
 
 
+def refused_test_run(tiny_config, checkpoint, work_dir, *options):
+    """Run tools/test.py, which must stop with exit code 1 and a one-line
+    error before printing any metric; returns its stderr."""
+    proc = run_tool([
+        TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', work_dir,
+        *options
+    ],
+                    check=False)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'Test metrics:' not in proc.stdout
+    assert 'Traceback' not in proc.stderr
+    return proc.stderr
+
+
 def test_checkpoint_of_another_model_is_refused(tiny_config, tmp_path):
     """A ConvMixer checkpoint on a SplitMixer config: the test stops and
     lists what does not fit, instead of printing a chance accuracy."""
@@ -306,20 +320,15 @@ def test_checkpoint_of_another_model_is_refused(tiny_config, tmp_path):
     torch.save(
         dict(meta=dict(epoch=1), state_dict=convmixer.state_dict()),
         checkpoint)
-    proc = run_tool(
-        [TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path],
-        check=False)
-    assert proc.returncode == 1
-    assert 'Test metrics:' not in proc.stdout
-    assert 'Traceback' not in proc.stderr
+    stderr = refused_test_run(tiny_config, checkpoint, tmp_path)
     assert (f'CheckpointMismatchError: Checkpoint {str(checkpoint)!r} does '
             'not fit the model of the config (ImageClassifier): 2 of another '
             'shape: backbone.stages.0.0.fn.0.weight (checkpoint [16, 1, 3, '
-            '3], model [16, 1, 1, 3])') in proc.stderr
+            '3], model [16, 1, 1, 3])') in stderr
     assert 'missing from the checkpoint: backbone.stages.0.0.fn.3.weight' in (
-        proc.stderr)
+        stderr)
     assert ('4 in the checkpoint but not in the model: '
-            'backbone.stages.0.1.weight') in proc.stderr
+            'backbone.stages.0.1.weight') in stderr
 
 
 def test_checkpoint_of_another_mixer_setting_is_refused(
@@ -334,16 +343,11 @@ def test_checkpoint_of_another_mixer_setting_is_refused(
         "mixer_setting='I'", "mixer_setting='III'")
     checkpoint = tmp_path / 'setting_iii.pth'
     torch.save(saved, checkpoint)
-    proc = run_tool(
-        [TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path],
-        check=False)
-    assert proc.returncode == 1
-    assert 'Test metrics:' not in proc.stdout
-    assert 'Traceback' not in proc.stderr
+    stderr = refused_test_run(tiny_config, checkpoint, tmp_path)
     assert (f'CheckpointMismatchError: Checkpoint {str(checkpoint)!r} was '
             "trained with backbone mixer_setting='III' (the config saved in "
             "it), but the model of this config has mixer_setting='I'") in (
-                proc.stderr)
+                stderr)
 
 
 def test_test_split_with_fewer_classes_than_the_head_is_refused(
@@ -358,15 +362,11 @@ def test_test_split_with_fewer_classes_than_the_head_is_refused(
     torch.save(
         dict(state_dict=torch.load(trained, weights_only=False)['state_dict']),
         checkpoint)
-    proc = run_tool([
-        TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path,
-        '--cfg-options', f'test_dataloader.dataset.data_root={test_root}'
-    ],
-                    check=False)
-    assert proc.returncode == 1
-    assert 'Test metrics:' not in proc.stdout
+    stderr = refused_test_run(
+        tiny_config, checkpoint, tmp_path, '--cfg-options',
+        f'test_dataloader.dataset.data_root={test_root}')
     assert ('SplitClassesError: test_dataloader.dataset has 2 classes but '
-            'model.head.num_classes is 3') in proc.stderr
+            'model.head.num_classes is 3') in stderr
 
 
 def test_test_split_without_a_class_of_the_checkpoint_is_refused(
@@ -375,16 +375,12 @@ def test_test_split_without_a_class_of_the_checkpoint_is_refused(
     for name in ('green', 'red'):  # no 'blue' images in this split
         shutil.copytree(Path(tiny_data) / name, test_root / name)
     checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
-    proc = run_tool([
-        TOOLS / 'test.py', tiny_config, checkpoint, '--work-dir', tmp_path,
-        '--cfg-options', f'test_dataloader.dataset.data_root={test_root}'
-    ],
-                    check=False)
-    assert proc.returncode == 1
-    assert 'Test metrics:' not in proc.stdout
+    stderr = refused_test_run(
+        tiny_config, checkpoint, tmp_path, '--cfg-options',
+        f'test_dataloader.dataset.data_root={test_root}')
     assert ('SplitClassesError: test_dataloader.dataset has other classes '
             f"than checkpoint {str(checkpoint)!r} (missing ['blue'])") in (
-                proc.stderr)
+                stderr)
 
 
 def test_work_dir_that_is_a_file_is_a_clear_error(trained_work_dir,

@@ -16,7 +16,6 @@ split whose classes differ from those the checkpoint was trained on, is
 refused with the list of differences.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 from copy import deepcopy
@@ -75,12 +74,15 @@ def validate_args(args):
     """Check the command-line paths before anything heavy runs.
 
     Raises:
-        FileNotFoundError: The config or the checkpoint does not exist.
+        FileNotFoundError: The config, the checkpoint or the folder of
+            ``--out`` does not exist.
         ValueError: ``--out`` has a suffix that cannot hold what is dumped,
-            or ``--out-item`` is given without ``--out``, or ``--work-dir``
-            is a file.
+            names a folder or lies in a folder that is not writable, or
+            ``--out-item`` is given without ``--out``, or ``--work-dir`` is
+            a file.
     """
-    from mmsplitmix.utils.tool_args import work_dir_arg_error
+    from mmsplitmix.utils.tool_args import (check_output_file,
+                                            work_dir_arg_error)
 
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config!r}')
@@ -100,16 +102,7 @@ def validate_args(args):
             raise ValueError(
                 f'--out {args.out!r}: the {item} file must end with one of '
                 f'{suffixes}')
-        if osp.isdir(args.out):
-            raise ValueError(f'--out {args.out!r} is a directory, expected '
-                             'a file path')
-        folder = osp.dirname(osp.abspath(args.out))
-        if not osp.isdir(folder):
-            raise ValueError(f'--out {args.out!r}: its folder {folder!r} '
-                             'does not exist')
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise ValueError(f'--out {args.out!r}: its folder {folder!r} is '
-                             'not writable')
+        check_output_file('--out', args.out)
 
 
 def merge_args(cfg, args):

@@ -6,6 +6,8 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 import torch
 from mmengine.model import is_model_wrapper
 
+from .saved_config import UNREADABLE
+
 # mmengine's Runner strips this prefix (DDP) before loading.
 WRAPPER_PREFIX = re.compile(r'^module\.')
 # BatchNorm counters mmengine does not require (older checkpoints lack them).
@@ -163,7 +165,6 @@ def check_same_backbone_function(saved_model: Optional[dict],
     Nothing is checked where the checkpoint has no saved config or the
     argument is not readable there.
     """
-    from .saved_config import UNREADABLE
     saved_backbone = (saved_model or {}).get('backbone')
     backbone = (model_cfg or {}).get('backbone')
     if not isinstance(saved_backbone, dict) or not isinstance(backbone, dict):

@@ -241,6 +241,29 @@ def work_dir_arg_error(work_dir: Optional[str]) -> Optional[str]:
     return None
 
 
+def check_output_file(option: str, path: str) -> None:
+    """Refuse, before any work, an output file the tool could not write.
+
+    Args:
+        option (str): The option or argument naming it, for the message.
+        path (str): The file to be written.
+
+    Raises:
+        FileNotFoundError: Its folder does not exist.
+        ValueError: ``path`` is a folder, or its folder is not writable.
+    """
+    if osp.isdir(path):
+        raise ValueError(
+            f'{option} {path!r} is a folder, expected a file path')
+    folder = osp.dirname(osp.abspath(path))
+    if not osp.isdir(folder):
+        raise FileNotFoundError(
+            f'{option} {path!r}: its folder {folder!r} does not exist')
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(
+            f'{option} {path!r}: its folder {folder!r} is not writable')
+
+
 def user_errors() -> tuple:
     """Errors whose message says all there is to know: the tools print it
     without a traceback."""
@@ -258,5 +281,5 @@ __all__ = [
     'AMP_DEVICES', 'amp_device_available', 'check_amp_device', 'ConfigError',
     'KeyValueAction', 'load_config', 'merge_cfg_options',
     'check_train_settings', 'launcher_rank', 'work_dir_arg_error',
-    'find_syntax_error', 'user_errors'
+    'find_syntax_error', 'check_output_file', 'user_errors'
 ]

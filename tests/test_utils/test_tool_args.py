@@ -132,3 +132,16 @@ def test_amp_optim_wrapper_without_a_gpu_is_named(monkeypatch, wrapper_type):
     # and with a GPU mixed precision is fine
     monkeypatch.setattr(tool_args, 'amp_device_available', lambda: True)
     check_train_settings(_train_config(type=wrapper_type))
+
+
+def test_check_output_file(tmp_path):
+    from mmsplitmix.utils.tool_args import check_output_file
+    check_output_file('--out', str(tmp_path / 'metrics.json'))
+    with pytest.raises(
+            ValueError, match=r"--out '.*' is a folder, expected a file path"):
+        check_output_file('--out', str(tmp_path))
+    missing = tmp_path / 'missing' / 'metrics.json'
+    with pytest.raises(FileNotFoundError) as info:
+        check_output_file('--out', str(missing))
+    assert str(info.value) == (f'--out {str(missing)!r}: its folder '
+                               f'{str(missing.parent)!r} does not exist')

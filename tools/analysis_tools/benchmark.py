@@ -49,6 +49,7 @@ from throughput import (MODES, BenchmarkCase, measure_throughput,
                         mode_features, profile_operators, supports_mode)
 
 from mmsplitmix.analysis import get_complexity
+from mmsplitmix.utils.tool_args import check_output_file
 
 #: The original code's speed comparison: ConvMixer-256/8 and SplitMixer I-IV
 #: at the CIFAR setting (32 px) and at the 224 px setting.
@@ -205,12 +206,8 @@ def check_args(args) -> str:
         raise ValueError(f'--repeats must be >= 1, got {args.repeats}')
     for option in ('out', 'plot'):
         path = getattr(args, option)
-        if path and not osp.isdir(osp.dirname(osp.abspath(path))):
-            raise FileNotFoundError(
-                f'--{option}: folder of {path} does not exist')
-        if path and osp.isdir(path):
-            raise ValueError(
-                f'--{option} {path} is a directory, expected a file path')
+        if path:
+            check_output_file(f'--{option}', path)
     return device
 
 

@@ -48,7 +48,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     path = str(path)
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
-    import mmsplitmix  # noqa: F401  (registers SplitMixer)
+    # importing mmsplitmix registers SplitMixer
     from mmsplitmix.utils import load_config as load_config_file
     cfg = load_config_file(path)
     if cfg_options:

@@ -132,6 +132,8 @@ def check_args(args):
     the config."""
     from mmengine.config import Config
 
+    from mmsplitmix.utils.tool_args import check_amp_device, check_output_file
+
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config!r}')
     for name, low in (('num_images', 1), ('batch_size', 1), ('warmup', 1),
@@ -146,11 +148,9 @@ def check_args(args):
             raise NotADirectoryError(
                 f'--{name.replace("_", "-")} must be a folder, got the file '
                 f'{path!r}')
-    if args.out and not osp.isdir(osp.dirname(osp.abspath(args.out))):
-        raise FileNotFoundError(
-            f'--out: the folder of {args.out!r} does not exist')
+    if args.out:
+        check_output_file('--out', args.out)
     if args.amp:
-        from mmsplitmix.utils.tool_args import check_amp_device
         check_amp_device('--amp',
                          'drop --amp to measure in full precision (fp32)')
     cfg = Config.fromfile(args.config)

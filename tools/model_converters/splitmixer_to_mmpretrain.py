@@ -71,6 +71,7 @@ import torch
 
 from mmsplitmix.utils import (UnsafeCheckpointError, atomic_write,
                               load_checkpoint_file)
+from mmsplitmix.utils.tool_args import check_output_file
 
 _SPLITMIXER_BLOCK = re.compile(r'^mixer_blocks\.(\d+)\.(.+)$')
 _STRIDE_SPATIAL = re.compile(r'^spatial_mixer\.(\d+)\.(fn\..+)$')
@@ -334,13 +335,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    dst_dir = osp.dirname(osp.abspath(args.dst))
-    if not osp.isdir(dst_dir):
-        raise FileNotFoundError(
-            f'folder of the destination does not exist: {dst_dir}')
-    if osp.isdir(args.dst):
-        raise ValueError(
-            f'destination {args.dst} is a folder, expected a file path')
+    check_output_file('destination', args.dst)
     layout, state_dict = convert_with_layout(
         load_original_state_dict(args.src))
     converted = dict(

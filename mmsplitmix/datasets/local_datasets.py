@@ -3,8 +3,8 @@
 Each class here is the mmpretrain dataset of the same name without the
 ``Local`` prefix. Before reading anything it checks that the files it needs
 exist under ``data_root`` and, if some do not, raises a
-:class:`FileNotFoundError` that names the missing paths and draws the layout
-expected. Nothing is ever downloaded.
+:class:`DatasetNotFoundError` that names the missing paths and draws the
+layout expected. Nothing is ever downloaded.
 """
 import os.path as osp
 from typing import List, Sequence
@@ -12,9 +12,18 @@ from typing import List, Sequence
 import numpy as np
 from mmpretrain.datasets import (CIFAR10, CIFAR100, Flowers102, Food101,
                                  ImageNet)
+from mmpretrain.datasets.utils import check_md5
 from mmpretrain.registry import DATASETS
 
 from .categories import FLOWERS102_CATEGORIES
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """Files a dataset reads are missing."""
+
+
+class CorruptDatasetError(ValueError):
+    """A dataset's files are not those of its official release."""
 
 
 class LocalLayoutMixin:
@@ -35,7 +44,7 @@ class LocalLayoutMixin:
         return self.data_root
 
     def check_layout(self) -> None:
-        """Raise :class:`FileNotFoundError` naming every missing path and
+        """Raise :class:`DatasetNotFoundError` naming every missing path and
         the expected layout."""
         root = self.dataset_root() or '.'
         missing = [
@@ -44,7 +53,7 @@ class LocalLayoutMixin:
         ]
         if missing:
             name = type(self).__name__
-            raise FileNotFoundError(
+            raise DatasetNotFoundError(
                 f'{name}: dataset not found under {root!r} '
                 f'(absolute: {osp.abspath(root)}). Missing: '
                 f'{", ".join(missing)}. Nothing is downloaded; put the '
@@ -78,6 +87,33 @@ class _LocalCIFAR(LocalLayoutMixin):
         names = [name for name, _ in self.train_list + self.test_list]
         names.append(self.meta['filename'])
         return [osp.join(self.base_folder, name) for name in names]
+
+    def _check_integrity(self) -> bool:
+        """mmpretrain's check of the files' md5 sums, which reports a file
+        that differs from the official release as a dataset "not found"
+        and suggests downloading; here such files are named. With
+        ``download=True`` mmpretrain's check stands (a failure downloads
+        the archive again). mmpretrain asks twice; the sums are computed
+        once."""
+        if self.download:
+            return super()._check_integrity()
+        if not getattr(self, '_files_verified', False):
+            root = osp.join(self.dataset_root(), self.base_folder)
+            differing = [
+                osp.join(root, name)
+                for name, md5 in self.train_list + self.test_list if
+                md5 is not None and not check_md5(osp.join(root, name), md5)
+            ]
+            if differing:
+                raise CorruptDatasetError(
+                    f'{type(self).__name__}: {len(differing)} file(s) '
+                    'differ from the official release (their md5 sums do '
+                    f'not match): {", ".join(differing)}. Damaged or made '
+                    'elsewhere, they would not give the dataset; extract '
+                    f'{osp.basename(self.url)} ({self.url}) again into '
+                    f'{self.dataset_root()!r}.')
+            self._files_verified = True
+        return True
 
     def load_data_list(self) -> List[dict]:
         data_list = super().load_data_list()

@@ -267,14 +267,17 @@ def check_output_file(option: str, path: str) -> None:
 def user_errors() -> tuple:
     """Errors whose message says all there is to know: the tools print it
     without a traceback."""
+    from mmsplitmix.datasets.local_datasets import (CorruptDatasetError,
+                                                    DatasetNotFoundError)
     from mmsplitmix.datasets.split_classes import SplitClassesError
     from .atomic_io import CheckpointSaveError
     from .checkpoint import CorruptCheckpointError, UnsafeCheckpointError
     from .state_dict_fit import CheckpointMismatchError
     from .work_dir import WorkDirInUseError
     return (CheckpointMismatchError, CheckpointSaveError,
-            CorruptCheckpointError, SplitClassesError, UnsafeCheckpointError,
-            WorkDirInUseError, ConfigError)
+            CorruptCheckpointError, CorruptDatasetError, DatasetNotFoundError,
+            SplitClassesError, UnsafeCheckpointError, WorkDirInUseError,
+            ConfigError)
 
 
 __all__ = [

@@ -1,15 +1,18 @@
-"""Missing data is a clear error; CIFAR comes in BGR; class names exist."""
+"""Missing or damaged data is a clear error; CIFAR comes in BGR; class names
+exist."""
 import pickle
 
 import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from mmpretrain.datasets.utils import calculate_md5
 from mmpretrain.registry import DATASETS
 
 import mmsplitmix  # noqa: F401
-from mmsplitmix.datasets import (LocalCIFAR10, LocalCIFAR100, LocalFlowers102,
-                                 LocalFood101, LocalImageNet)
+from mmsplitmix.datasets import (CorruptDatasetError, DatasetNotFoundError,
+                                 LocalCIFAR10, LocalCIFAR100, LocalFlowers102,
+                                 LocalFood101, LocalImageNet, local_datasets)
 
 CONFIGS = {
     'cifar10': 'configs/_base_/datasets/cifar10_bs512.py',
@@ -36,7 +39,7 @@ def test_missing_dataset_names_path_and_layout(dataset, tmp_path):
     root = tmp_path / 'nowhere'
     dataset_cfg['data_root'] = str(root)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        with pytest.raises(FileNotFoundError) as info:
+        with pytest.raises(DatasetNotFoundError) as info:
             DATASETS.build(dataset_cfg)
     message = str(info.value)
     assert str(root) in message
@@ -59,17 +62,56 @@ def write_cifar10(root, rng):
     return images
 
 
+def official_md5s(monkeypatch, root):
+    """Make the md5 sums of the files under ``root`` those of the official
+    release; return the list of files whose sum was computed."""
+    folder = root / 'cifar-10-batches-py'
+    for attr in ('train_list', 'test_list'):
+        files = [[name, calculate_md5(str(folder / name))]
+                 for name, _ in getattr(LocalCIFAR10, attr)]
+        monkeypatch.setattr(LocalCIFAR10, attr, files)
+    checked = []
+
+    def counting_check_md5(path, md5):
+        checked.append(path)
+        return calculate_md5(path) == md5
+
+    monkeypatch.setattr(local_datasets, 'check_md5', counting_check_md5)
+    return checked
+
+
 def test_cifar_images_come_in_bgr(tmp_path, monkeypatch):
     images = write_cifar10(tmp_path, np.random.default_rng(0))
-    # Generated files fail mmpretrain's md5 checks of the real ones.
-    monkeypatch.setattr(LocalCIFAR10, '_check_integrity', lambda self: True)
+    checked = official_md5s(monkeypatch, tmp_path)
     dataset = LocalCIFAR10(data_root=str(tmp_path), split='test')
+    # mmpretrain checks the files twice; the sums are computed once
+    assert len(checked) == len(set(checked)) == 6
     assert len(dataset) == 3
     rgb = images['test_batch'][1].reshape(3, 32, 32).transpose(1, 2, 0)
     img = dataset.get_data_info(1)['img']
     assert img.flags['C_CONTIGUOUS']
     np.testing.assert_array_equal(img, rgb[..., ::-1])
     assert dataset.metainfo['classes'][0] == 'airplane'
+
+
+def test_cifar_files_of_another_release_are_named(tmp_path, monkeypatch):
+    write_cifar10(tmp_path, np.random.default_rng(0))
+    folder = tmp_path / 'cifar-10-batches-py'
+    with pytest.raises(CorruptDatasetError) as info:
+        LocalCIFAR10(data_root=str(tmp_path), split='test')
+    message = str(info.value)
+    # all six generated files differ from the official ones
+    for name in ['test_batch'] + [f'data_batch_{i}' for i in range(1, 6)]:
+        assert str(folder / name) in message
+    assert 'cifar-10-python.tar.gz' in message
+    assert 'download=True' not in message
+
+    official_md5s(monkeypatch, tmp_path)
+    (folder / 'data_batch_3').write_bytes(b'damaged')
+    with pytest.raises(CorruptDatasetError) as info:
+        LocalCIFAR10(data_root=str(tmp_path), split='train')
+    assert ('1 file(s) differ from the official release (their md5 sums do '
+            f'not match): {folder / "data_batch_3"}. ') in str(info.value)
 
 
 def test_food101_loads_a_local_copy(tmp_path):

@@ -660,6 +660,35 @@ def test_head_for_another_number_of_classes_than_the_data_is_refused(
     assert not glob.glob(str(work_dir / '**' / '*.pth'), recursive=True)
 
 
+def test_missing_or_damaged_cifar_files_are_named_in_one_line(tmp_path):
+    """The paper's CIFAR-10 config on files that are not the official
+    release, then on a folder without the dataset."""
+    write_cifar10 = load_tool(
+        'analysis_tools/train_throughput.py').write_cifar10
+    folder = write_cifar10(tmp_path / 'cifar10', num_images=10)
+    config = REPO_ROOT / 'configs' / 'splitmixer' / \
+        'splitmixer-i-256-8_1xb512_cifar10.py'
+    expected = [
+        (folder.parent, 'CorruptDatasetError',
+         f'{folder / "data_batch_1"}, {folder / "data_batch_2"}'),
+        (tmp_path / 'nowhere', 'DatasetNotFoundError',
+         'Nothing is downloaded'),
+    ]
+    for root, error, detail in expected:
+        work_dir = tmp_path / f'work_{error}'
+        proc = run_tool([
+            TOOLS / 'train.py', config, '--work-dir', work_dir,
+            '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+            f'val_dataloader.dataset.data_root={root}'
+        ],
+                        check=False)
+        assert proc.returncode == 1
+        assert f'{error}: LocalCIFAR10: ' in proc.stderr
+        assert detail in proc.stderr
+        assert 'download=True' not in proc.stderr
+        assert 'Traceback' not in proc.stderr
+
+
 def test_resume_with_a_longer_schedule_is_refused(tiny_config, tmp_path):
     """Extending a finished run by resuming with a larger max_epochs would
     train the extra epochs at the restored schedule's final learning rate,

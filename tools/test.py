@@ -4,7 +4,9 @@ metrics.
 Runs on one CPU or GPU (``--launcher none``), or distributed with torchrun
 (``--launcher pytorch``), slurm or MPI; without a GPU a distributed run uses
 the gloo backend on the CPU. ``--out FILE.pkl`` dumps the predictions (or,
-with ``--out-item metrics``, the metrics as .json/.yaml/.pkl).
+with ``--out-item metrics``, the metrics as .json/.yaml/.pkl); ``--tta``
+tests with test-time augmentation; ``--show-dir DIR`` saves the test images
+with their predictions drawn.
 
 The checkpoint is loaded safely (weights-only unpickling plus the few types
 mmengine checkpoints hold). To load an older checkpoint that holds other
@@ -66,6 +68,33 @@ def build_parser():
         action='store_true',
         help='compile the backbone with torch.compile; the first batches '
         'are slow while it compiles')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation: the tta_model and tta_pipeline of the '
+        'config, else the average of the scores of each image and its '
+        'horizontal flip (mmpretrain\'s AverageClsScoreTTA)')
+    parser.add_argument(
+        '--show-dir',
+        help='draw the predictions on the test images and save them in this '
+        'directory, as <image file name>_0.png (mmpretrain\'s '
+        'VisualizationHook; images of the same file name in different '
+        'folders overwrite one another)')
+    parser.add_argument(
+        '--show',
+        action='store_true',
+        help='show the predictions in a window (needs a display)')
+    parser.add_argument(
+        '--interval',
+        type=int,
+        default=1,
+        help='with --show/--show-dir, draw one test image in INTERVAL '
+        '(default: 1, every image)')
+    parser.add_argument(
+        '--wait-time',
+        type=float,
+        default=2,
+        help='with --show, seconds each image is shown (default: 2)')
     add_shared_options(parser, 'test_dataloader.batch_size=64')
     return parser
 
@@ -78,11 +107,13 @@ def validate_args(args):
             ``--out`` does not exist.
         ValueError: ``--out`` has a suffix that cannot hold what is dumped,
             names a folder or lies in a folder that is not writable, or
-            ``--out-item`` is given without ``--out``, or ``--work-dir`` is
-            a file.
+            ``--out-item`` is given without ``--out``, or ``--work-dir`` or
+            ``--show-dir`` is a file, or ``--tta`` goes with ``--show`` or
+            ``--show-dir``, or ``--interval`` or ``--wait-time`` is out of
+            range.
     """
     from mmsplitmix.utils.tool_args import (check_output_file,
-                                            work_dir_arg_error)
+                                            output_dir_arg_error)
 
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config!r}')
@@ -90,11 +121,25 @@ def validate_args(args):
             and not osp.isfile(osp.expanduser(args.checkpoint))):
         raise FileNotFoundError(
             f'checkpoint file not found: {args.checkpoint!r}')
-    problem = work_dir_arg_error(args.work_dir)
+    problem = output_dir_arg_error(args.work_dir)
     if problem:
         raise ValueError(problem)
     if args.out_item is not None and args.out is None:
         raise ValueError('--out-item needs --out FILE')
+    problem = output_dir_arg_error(args.show_dir, '--show-dir')
+    if problem:
+        raise ValueError(problem)
+    if args.tta and (args.show or args.show_dir is not None):
+        raise ValueError(
+            '--tta cannot go with --show or --show-dir: mmpretrain\'s '
+            'VisualizationHook draws one image per test sample, and with '
+            '--tta a sample is several augmented views; run them separately')
+    if args.interval < 1:
+        raise ValueError(
+            f'--interval must be a positive integer, got {args.interval}')
+    if args.wait_time < 0:
+        raise ValueError(
+            f'--wait-time must be 0 or more seconds, got {args.wait_time}')
     if args.out is not None:
         item = args.out_item or 'pred'
         suffixes = PRED_SUFFIXES if item == 'pred' else METRIC_SUFFIXES
@@ -105,12 +150,74 @@ def validate_args(args):
         check_output_file('--out', args.out)
 
 
+def flip_tta_pipeline(test_pipeline, config_path):
+    """The test pipeline with its packing step replaced by mmpretrain's
+    ``TestTimeAug`` over the image and its horizontal flip, packing each.
+
+    Raises:
+        ValueError: The pipeline does not end with ``PackInputs``.
+    """
+    last = test_pipeline[-1] if test_pipeline else None
+    last_type = last.get('type') if isinstance(last, dict) else last
+    if last_type not in ('PackInputs', 'mmpretrain.PackInputs'):
+        raise ValueError(
+            f'--tta: the test pipeline of config {config_path!r} ends with '
+            f'{last_type!r}, not PackInputs, so the flips cannot be put '
+            'before it; give the config a tta_pipeline')
+    flips = [
+        dict(type='RandomFlip', prob=1.),
+        dict(type='RandomFlip', prob=0.)
+    ]
+    return list(test_pipeline[:-1]) + [
+        dict(type='TestTimeAug', transforms=[flips, [deepcopy(last)]])
+    ]
+
+
+def use_test_time_augmentation(cfg, config_path):
+    """Test the model through the config's ``tta_model`` and
+    ``tta_pipeline``; without them, through mmpretrain's
+    ``AverageClsScoreTTA`` over each image and its horizontal flip."""
+    from mmengine.config import ConfigDict
+
+    tta_model = deepcopy(
+        cfg.get('tta_model') or dict(type='AverageClsScoreTTA'))
+    tta_pipeline = cfg.get('tta_pipeline')
+    if tta_pipeline is None:
+        tta_pipeline = flip_tta_pipeline(
+            cfg.test_dataloader.dataset.get('pipeline') or [], config_path)
+    cfg.model = ConfigDict(**tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = tta_pipeline
+
+
+def show_predictions(cfg, args):
+    """Switch on the config's ``VisualizationHook`` for ``--show`` or
+    ``--show-dir``.
+
+    Raises:
+        ValueError: The config has no ``default_hooks.visualization``.
+    """
+    hook = (cfg.get('default_hooks') or {}).get('visualization')
+    if hook is None:
+        raise ValueError(
+            f'--show and --show-dir need a visualization hook in config '
+            f'{args.config!r}: add default_hooks = dict(visualization='
+            'dict(type="VisualizationHook"))')
+    hook.update(
+        enable=True,
+        show=args.show,
+        wait_time=args.wait_time,
+        out_dir=args.show_dir,
+        interval=args.interval)
+
+
 def merge_args(cfg, args):
     """Merge the command-line arguments into the config.
 
     Raises:
         ValueError: The config cannot test (no ``test_dataloader``,
-            ``test_cfg`` or ``test_evaluator``).
+            ``test_cfg`` or ``test_evaluator``), has no visualization hook
+            for ``--show``/``--show-dir``, or no pipeline ending with
+            ``PackInputs`` to add the flips of ``--tta`` to.
         ConfigError: ``--amp`` on a machine without a GPU, or a bad
             ``--cfg-options`` pair.
     """
@@ -148,6 +255,9 @@ def merge_args(cfg, args):
                          'drop --amp to test in full precision (fp32)')
         cfg.test_cfg.fp16 = True
 
+    if args.show or args.show_dir is not None:
+        show_predictions(cfg, args)
+
     loader = deepcopy(cfg.test_dataloader)
     loader.setdefault('pin_memory', torch.cuda.is_available())
     loader.setdefault('collate_fn', dict(type='default_collate'))
@@ -158,6 +268,8 @@ def merge_args(cfg, args):
     cfg.test_dataloader = loader
 
     merge_cfg_options(cfg, args.cfg_options)
+    if args.tta:
+        use_test_time_augmentation(cfg, args.config)
     if not cfg.get('test_evaluator'):
         raise ValueError(
             f'test_evaluator of config {args.config!r} (with --cfg-options) '
@@ -193,7 +305,7 @@ def main(argv=None):
     from mmsplitmix.utils import (build_runner, load_config,
                                   safe_checkpoint_loading,
                                   shutdown_distributed)
-    from mmsplitmix.utils.tool_args import user_errors
+    from mmsplitmix.utils.tool_args import misspelt_option_error, user_errors
 
     try:
         cfg = merge_args(load_config(args.config), args)
@@ -209,6 +321,11 @@ def main(argv=None):
             metrics = runner.test()
     except user_errors() as error:
         sys.exit(f'{parser.prog}: error: {type(error).__name__}: {error}')
+    except TypeError as error:
+        problem = misspelt_option_error(error, args.cfg_options)
+        if problem is None:
+            raise
+        sys.exit(f'{parser.prog}: error: {problem}')
 
     if get_rank() == 0:
         print('Test metrics:\n' + format_metrics(metrics), flush=True)

@@ -104,7 +104,7 @@ def validate_args(args):
         NotADirectoryError: The work directory exists but is a file.
         ValueError: ``--new-run`` together with ``--resume``.
     """
-    from mmsplitmix.utils.tool_args import work_dir_arg_error
+    from mmsplitmix.utils.tool_args import output_dir_arg_error
 
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config!r}')
@@ -112,7 +112,7 @@ def validate_args(args):
             and not osp.isfile(osp.expanduser(args.resume))):
         raise FileNotFoundError(
             f'checkpoint to resume from not found: {args.resume!r}')
-    problem = work_dir_arg_error(args.work_dir)
+    problem = output_dir_arg_error(args.work_dir)
     if problem:
         raise NotADirectoryError(problem)
     if args.new_run and args.resume is not None:
@@ -261,7 +261,8 @@ def main(argv=None):
     from mmsplitmix.utils import (build_runner, check_train_settings,
                                   load_config, safe_checkpoint_loading,
                                   shutdown_distributed)
-    from mmsplitmix.utils.tool_args import ConfigError, user_errors
+    from mmsplitmix.utils.tool_args import (ConfigError, misspelt_option_error,
+                                            user_errors)
     from mmsplitmix.utils.work_dir import WorkDirInUseError
 
     try:
@@ -279,6 +280,11 @@ def main(argv=None):
             runner.train()
     except user_errors() as error:
         sys.exit(f'{parser.prog}: error: {type(error).__name__}: {error}')
+    except TypeError as error:
+        problem = misspelt_option_error(error, args.cfg_options)
+        if problem is None:
+            raise
+        sys.exit(f'{parser.prog}: error: {problem}')
     shutdown_distributed()
 
 

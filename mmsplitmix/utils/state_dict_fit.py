@@ -4,8 +4,8 @@ import re
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
-from mmengine.model import is_model_wrapper
 
+from .model_wrappers import bare_model
 from .saved_config import UNREADABLE
 
 # mmengine's Runner strips this prefix (DDP) before loading.
@@ -63,9 +63,7 @@ def checkpoint_state_dict(checkpoint) -> dict:
 def compare_state_dict(model: torch.nn.Module,
                        state_dict: dict) -> StateDictFit:
     """Compare a (prefix-free) state dict with a model's."""
-    if is_model_wrapper(model):
-        model = model.module
-    expected = model.state_dict()
+    expected = bare_model(model).state_dict()
     loaded, missing, mismatched = [], [], []
     for key, value in expected.items():
         if key not in state_dict:
@@ -122,8 +120,7 @@ def check_checkpoint_fits(model: torch.nn.Module,
     fit = compare_state_dict(model, checkpoint_state_dict(checkpoint))
     if not fit.exact:
         name = f'Checkpoint {filename!r}' if filename else 'The checkpoint'
-        model_name = type(
-            model.module if is_model_wrapper(model) else model).__name__
+        model_name = type(bare_model(model)).__name__
         raise CheckpointMismatchError(
             f'{name} does not fit the model of the config ({model_name}): ' +
             '; '.join(describe_fit(fit)) +

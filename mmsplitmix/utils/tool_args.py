@@ -4,6 +4,7 @@ precision (which needs a GPU)."""
 import ast
 import os
 import os.path as osp
+import re
 from typing import Optional, Tuple
 
 from mmengine.config import Config, DictAction
@@ -163,6 +164,25 @@ def merge_cfg_options(cfg: Config, options: Optional[dict]) -> None:
                           f'{error}') from None
 
 
+_UNEXPECTED_ARGUMENT = re.compile(r"unexpected keyword argument '([^']+)'")
+
+
+def misspelt_option_error(error: TypeError,
+                          options: Optional[dict]) -> Optional[str]:
+    """What to say of a ``TypeError`` that a constructor raised for an
+    argument ``--cfg-options`` added (a misspelt key, say); None when the
+    error names no such argument."""
+    match = _UNEXPECTED_ARGUMENT.search(str(error))
+    if match is None or not options:
+        return None
+    keys = [key for key in options if key.rsplit('.', 1)[-1] == match.group(1)]
+    if not keys:
+        return None
+    pairs = ' '.join(f'{key}={options[key]!r}' for key in keys)
+    return (f'--cfg-options {pairs}: {error}. No such setting there: check '
+            'the spelling of the key.')
+
+
 def _positive_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and (value
                                                                        > 0)
@@ -231,13 +251,14 @@ def launcher_rank(launcher: str) -> int:
     return int(value) if value.isdigit() else 0
 
 
-def work_dir_arg_error(work_dir: Optional[str]) -> Optional[str]:
-    """Why ``--work-dir`` cannot be used, or None."""
-    if work_dir is None:
+def output_dir_arg_error(path: Optional[str],
+                         option: str = '--work-dir') -> Optional[str]:
+    """Why the output directory ``path`` given as ``option`` cannot be
+    used, or None."""
+    if path is None:
         return None
-    if osp.exists(work_dir) and not osp.isdir(work_dir):
-        return (f'--work-dir must be a directory, got the file '
-                f'{work_dir!r}')
+    if osp.exists(path) and not osp.isdir(path):
+        return f'{option} must be a directory, got the file {path!r}'
     return None
 
 
@@ -283,6 +304,7 @@ def user_errors() -> tuple:
 __all__ = [
     'AMP_DEVICES', 'amp_device_available', 'check_amp_device', 'ConfigError',
     'KeyValueAction', 'load_config', 'merge_cfg_options',
-    'check_train_settings', 'launcher_rank', 'work_dir_arg_error',
-    'find_syntax_error', 'check_output_file', 'user_errors'
+    'check_train_settings', 'launcher_rank', 'output_dir_arg_error',
+    'find_syntax_error', 'check_output_file', 'user_errors',
+    'misspelt_option_error'
 ]

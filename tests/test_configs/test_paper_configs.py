@@ -10,6 +10,7 @@ from tests.test_configs.configs_testing import (PAPER_CONFIGS, REPO,
                                                 build_model,
                                                 config_input_shape,
                                                 load_config)
+from tests.test_tools.tools_testing import load_tool
 
 NAME = re.compile(r'^(?P<model>[a-z0-9-]+)_(?P<gpus>\d+)xb(?P<batch>\d+)_'
                   r'(?P<dataset>cifar10|cifar100|flowers102|food101|in1k)$')
@@ -198,3 +199,18 @@ def test_initialised_head_is_pytorch_default():
         # uniform on [-b, b]: std b / sqrt(3), about 0.036 here, against
         # 0.01 for Normal(0, 0.01) and 0 for zero biases
         assert float(tensor.std()) == pytest.approx(bound / 3**0.5, rel=0.15)
+
+
+@pytest.mark.parametrize('path', PAPER_CONFIGS, ids=IDS)
+def test_config_tests_with_flip_tta(path):
+    """``tools/test.py --tta`` can add its flips to every config's test
+    pipeline, and the result builds."""
+    from mmengine.dataset import Compose
+    from mmengine.registry import DefaultScope
+
+    flip_tta_pipeline = load_tool('test.py').flip_tta_pipeline
+    pipeline = flip_tta_pipeline(
+        load_config(path).test_dataloader.dataset.pipeline, str(path))
+    assert pipeline[-1]['type'] == 'TestTimeAug'
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        Compose(pipeline)

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import mmsplitmix  # noqa: F401  (SplitMixer)
-from tests.test_tools.tools_testing import (TOOLS, free_port, load_tool,
-                                            run_launcher, run_tool,
+from tests.test_tools.tools_testing import (TOOLS, derived_config, free_port,
+                                            load_tool, run_launcher, run_tool,
                                             slurm_stand_in, tool_env)
 
 
@@ -424,3 +424,129 @@ def test_deploy_channels_last_and_compile_give_the_same_results(
     for fast, plain in zip(predictions['fast'], predictions['plain']):
         torch.testing.assert_close(
             fast['pred_score'], plain['pred_score'], rtol=1e-4, atol=1e-5)
+
+
+def dumped_scores(path):
+    with open(path, 'rb') as f:
+        return torch.stack([sample['pred_score'] for sample in pickle.load(f)])
+
+
+def test_tta_averages_the_scores_of_each_image_and_its_flip(
+        trained_work_dir, tiny_config, tmp_path):
+    """--tta through the channels-last deploy form: the hooks and checks
+    reach the model inside mmpretrain's test-time augmentation wrapper."""
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    flipping = derived_config(
+        tmp_path, tiny_config, 'test_dataloader = dict(dataset=dict('
+        "pipeline=[dict(type='LoadImageFromFile'), "
+        "dict(type='RandomFlip', prob=1.0), dict(type='PackInputs')]))\n")
+    runs = [('plain', tiny_config, []), ('flipped', flipping, []),
+            ('tta', tiny_config, ['--tta', '--deploy', '--channels-last'])]
+    for name, config, options in runs:
+        proc = run_tool([
+            TOOLS / 'test.py', config, checkpoint, '--work-dir',
+            tmp_path / name, '--out', tmp_path / f'{name}.pkl', *options
+        ])
+    assert 'The model runs in its deploy form.' in proc.stdout + proc.stderr
+    plain, flipped, tta = (dumped_scores(tmp_path / f'{name}.pkl')
+                           for name, _, _ in runs)
+    assert not torch.allclose(plain, flipped)
+    torch.testing.assert_close(
+        tta, (plain + flipped) / 2, rtol=1e-4, atol=1e-5)
+
+
+def test_tta_keeps_the_checks_of_the_checkpoint(trained_work_dir, tiny_config,
+                                                tmp_path):
+    """The weights and the saved config are compared with the model that
+    test-time augmentation wraps."""
+    trained = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    saved = torch.load(trained, weights_only=False)
+    saved['meta']['cfg'] = saved['meta']['cfg'].replace(
+        "mixer_setting='I'", "mixer_setting='III'")
+    setting_iii = tmp_path / 'setting_iii.pth'
+    torch.save(saved, setting_iii)
+    stderr = refused_test_run(tiny_config, setting_iii, tmp_path, '--tta')
+    assert "backbone mixer_setting='III' (the config saved in it)" in stderr
+
+    saved = torch.load(trained, weights_only=False)
+    del saved['state_dict']['head.fc.bias']
+    no_bias = tmp_path / 'no_bias.pth'
+    torch.save(saved, no_bias)
+    stderr = refused_test_run(tiny_config, no_bias, tmp_path, '--tta')
+    assert ('does not fit the model of the config (ImageClassifier): 1 '
+            'missing from the checkpoint: head.fc.bias') in stderr
+
+
+def test_show_dir_saves_the_predictions_drawn(trained_work_dir, tiny_config,
+                                              tmp_path):
+    import cv2
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    proc = run_tool([
+        TOOLS / 'test.py', tiny_config, checkpoint, '--show-dir',
+        tmp_path / 'shown'
+    ],
+                    check=False)
+    assert proc.returncode == 2
+    assert ('--show and --show-dir need a visualization hook in config '
+            f'{str(tiny_config)!r}') in proc.stderr
+
+    drawing = derived_config(
+        tmp_path, tiny_config,
+        "default_hooks = dict(visualization=dict(type='VisualizationHook'))\n"
+        "visualizer = dict(type='UniversalVisualizer')\n")
+    proc = run_tool([
+        TOOLS / 'test.py', drawing, checkpoint, '--work-dir',
+        tmp_path / 'work', '--show-dir', tmp_path / 'shown', '--interval', '5'
+    ])
+    assert printed_accuracy(proc.stdout) == pytest.approx(
+        final_val_accuracy(trained_work_dir), abs=1e-4)
+    # samples 0, 5, 10, 15 and 20: blue/0, blue/5, green/2, green/7, red/4
+    drawn = sorted(path.name for path in (tmp_path / 'shown').iterdir())
+    assert drawn == [f'{i}.png_0.png' for i in (0, 2, 4, 5, 7)]
+    image = cv2.imread(str(tmp_path / 'shown' / drawn[0]))
+    assert image is not None and image.shape[0] >= 32
+
+
+@pytest.mark.parametrize('options,message', [
+    (['--tta', '--show-dir', 'shown'
+      ], '--tta cannot go with --show or --show-dir'),
+    (['--show', '--interval', '0'
+      ], '--interval must be a positive integer, got 0'),
+    (['--show', '--wait-time', '-1'
+      ], '--wait-time must be 0 or more seconds, got -1.0'),
+    (['--show-dir', 'a_file'
+      ], "--show-dir must be a directory, got the file 'a_file'"),
+])
+def test_tta_and_show_options_are_checked_before_testing(
+        trained_work_dir, tiny_config, tmp_path, options, message):
+    (tmp_path / 'a_file').write_text('x')
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    proc = run_tool([TOOLS / 'test.py', tiny_config, checkpoint, *options],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ['a_file']
+
+
+def test_flip_tta_pipeline_flips_before_packing():
+    test = load_tool('test.py')
+    load = dict(type='LoadImageFromFile')
+    pack = dict(type='PackInputs', algorithm_keys=['flip'])
+    pipeline = test.flip_tta_pipeline([load, pack], 'a.py')
+    assert pipeline == [
+        load,
+        dict(
+            type='TestTimeAug',
+            transforms=[[
+                dict(type='RandomFlip', prob=1.),
+                dict(type='RandomFlip', prob=0.)
+            ], [pack]])
+    ]
+    for unpacked, last in (([load], "'LoadImageFromFile'"), ([], 'None'),
+                           (['LoadImageFromFile'], "'LoadImageFromFile'")):
+        with pytest.raises(ValueError) as info:
+            test.flip_tta_pipeline(unpacked, 'a.py')
+        assert ("--tta: the test pipeline of config 'a.py' ends with "
+                f'{last}, not PackInputs') in str(info.value)

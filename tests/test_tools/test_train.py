@@ -15,10 +15,10 @@ import torch
 import mmsplitmix  # noqa: F401
 from mmsplitmix.utils import load_checkpoint_file
 from tests.test_tools.tools_testing import (REPO_ROOT, TINY_CONFIG, TOOLS,
-                                            checkpoints_in, free_port,
-                                            load_tool, paper_base_config,
-                                            run_launcher, run_tool,
-                                            slurm_stand_in, tool_env,
+                                            checkpoints_in, derived_config,
+                                            free_port, load_tool,
+                                            paper_base_config, run_launcher,
+                                            run_tool, slurm_stand_in, tool_env,
                                             train_until_paused)
 
 
@@ -302,16 +302,6 @@ def test_user_config_inheriting_our_base_configs(tiny_data, tmp_path):
 QUICKSTART_CHECKPOINTS = (
     "default_hooks = dict(checkpoint=dict(max_keep_ckpts=1, "
     "save_best='auto'))\n")
-
-
-def derived_config(tmp_path, base, body, name='derived.py', imports=()):
-    """A config inheriting ``base`` with ``body`` appended."""
-    path = tmp_path / name
-    modules = ['mmsplitmix', *imports]
-    path.write_text(f'_base_ = [{str(base)!r}]\n'
-                    f'custom_imports = dict(imports={modules!r}, '
-                    'allow_failed_imports=False)\n' + body)
-    return path
 
 
 def assert_same_weights(path, reference_path):
@@ -723,6 +713,29 @@ def test_misspelt_checkpoint_hook_argument_fails_before_training(
     assert proc.returncode == 1
     assert ("ConfigError: default_hooks.checkpoint has unknown arguments "
             "['intervall']") in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert 'Epoch(train)' not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize('option,expected', [
+    ('train_cfg.max_epoch=3', "EpochBasedTrainLoop.__init__() got an "
+     "unexpected keyword argument 'max_epoch'"),
+    ('optim_wrapper.optimizer.momentun=0.8',
+     "SGD.__init__() got an unexpected keyword argument 'momentun'"),
+    ('model.backbone.depht=3',
+     "SplitMixer.__init__() got an unexpected keyword argument 'depht'"),
+])
+def test_misspelt_cfg_options_key_is_named_in_one_line(tiny_config, tmp_path,
+                                                       option, expected):
+    work_dir = tmp_path / 'work'
+    proc = run_tool([
+        TOOLS / 'train.py', tiny_config, '--work-dir', work_dir,
+        '--cfg-options', option
+    ],
+                    check=False)
+    assert proc.returncode == 1
+    assert (f'train.py: error: --cfg-options {option}: {expected}. No such '
+            'setting there') in proc.stderr
     assert 'Traceback' not in proc.stderr
     assert 'Epoch(train)' not in proc.stdout + proc.stderr
 

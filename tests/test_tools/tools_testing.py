@@ -145,6 +145,16 @@ randomness = dict(seed=0)
 ''' + extra
 
 
+def derived_config(tmp_path, base, body, name='derived.py', imports=()):
+    """A config inheriting ``base`` with ``body`` appended."""
+    path = tmp_path / name
+    modules = ['mmsplitmix', *imports]
+    path.write_text(f'_base_ = [{str(base)!r}]\n'
+                    f'custom_imports = dict(imports={modules!r}, '
+                    'allow_failed_imports=False)\n' + body)
+    return path
+
+
 def make_image_folders(root):
     """Write ``IMAGES_PER_CLASS`` noisy single-colour images per class."""
     rng = np.random.default_rng(0)

@@ -145,3 +145,19 @@ def test_check_output_file(tmp_path):
         check_output_file('--out', str(missing))
     assert str(info.value) == (f'--out {str(missing)!r}: its folder '
                                f'{str(missing.parent)!r} does not exist')
+
+
+def test_misspelt_option_error_names_only_options_it_matches():
+    error = TypeError(
+        "SGD.__init__() got an unexpected keyword argument 'lrr'")
+    options = {'optim_wrapper.optimizer.lrr': 0.1, 'train_cfg.max_epochs': 2}
+    assert tool_args.misspelt_option_error(error, options) == (
+        "--cfg-options optim_wrapper.optimizer.lrr=0.1: SGD.__init__() got "
+        "an unexpected keyword argument 'lrr'. No such setting there: check "
+        'the spelling of the key.')
+    # an argument of the config file, or another TypeError: not ours to say
+    assert tool_args.misspelt_option_error(error,
+                                           {'train_cfg.max_epochs': 2}) is None
+    assert tool_args.misspelt_option_error(error, None) is None
+    assert tool_args.misspelt_option_error(
+        TypeError('unsupported operand'), options) is None

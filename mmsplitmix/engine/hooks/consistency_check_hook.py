@@ -2,11 +2,11 @@
 import logging
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 from mmsplitmix.datasets.split_classes import (check_head_classes,
                                                check_same_classes)
+from mmsplitmix.utils.model_wrappers import bare_model, bare_model_cfg
 from mmsplitmix.utils.saved_config import saved_model_config
 from mmsplitmix.utils.state_dict_fit import (CheckpointMismatchError,
                                              check_checkpoint_fits,
@@ -25,7 +25,7 @@ def _classes_of(dataloader):
 def _head_classes(runner):
     """The number of classes the model's head scores, or None."""
     model = getattr(runner, 'model', None)
-    model = model.module if is_model_wrapper(model) else model
+    model = None if model is None else bare_model(model)
     num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
     return num_classes if isinstance(num_classes, int) else None
 
@@ -114,7 +114,8 @@ class ConsistencyCheckHook(Hook):
         self._resumed = bool(runner.cfg.get('resume', False))
         self._checkpoint_classes = _checkpoint_classes(checkpoint)
         check_same_backbone_function(
-            saved_model_config(checkpoint), runner.cfg.get('model'), filename)
+            saved_model_config(checkpoint),
+            bare_model_cfg(runner.cfg.get('model')), filename)
         if self._resumed:
             _check_resumed_schedule(runner, checkpoint, filename)
         if self._resumed or self.strict_load_from:

@@ -4,18 +4,13 @@ evaluation. ``tools/train.py --channels-last`` and ``tools/test.py
 --channels-last --deploy --compile`` add them; a config can list them in
 ``custom_hooks`` too."""
 import torch
-import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 from mmsplitmix.models.speed_modes import (deployable_modules,
                                            switch_to_deploy, to_channels_last)
-
-
-def _unwrapped(runner) -> nn.Module:
-    model = runner.model
-    return model.module if is_model_wrapper(model) else model
+from mmsplitmix.utils.model_wrappers import bare_model
 
 
 def _inputs_to_channels_last(module, args, output):
@@ -43,7 +38,7 @@ class ChannelsLastHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_run(self, runner) -> None:
-        model = _unwrapped(runner)
+        model = bare_model(runner.model)
         if not is_model_wrapper(runner.model):
             to_channels_last(model)
         preprocessor = getattr(model, 'data_preprocessor', None)
@@ -89,7 +84,7 @@ class FastInferenceHook(Hook):
         self.compile = compile
 
     def before_run(self, runner) -> None:
-        model = _unwrapped(runner)
+        model = bare_model(runner.model)
         if self.deploy and not deployable_modules(model):
             raise ValueError(
                 f'{type(model).__name__} (backbone '
@@ -98,7 +93,7 @@ class FastInferenceHook(Hook):
                 'switch_to_deploy(); evaluate it without --deploy')
 
     def before_test(self, runner) -> None:
-        model = _unwrapped(runner)
+        model = bare_model(runner.model)
         if self.deploy:
             model.eval()
             switch_to_deploy(model)

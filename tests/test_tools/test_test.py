@@ -481,15 +481,6 @@ def test_show_dir_saves_the_predictions_drawn(trained_work_dir, tiny_config,
                                               tmp_path):
     import cv2
     checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
-    proc = run_tool([
-        TOOLS / 'test.py', tiny_config, checkpoint, '--show-dir',
-        tmp_path / 'shown'
-    ],
-                    check=False)
-    assert proc.returncode == 2
-    assert ('--show and --show-dir need a visualization hook in config '
-            f'{str(tiny_config)!r}') in proc.stderr
-
     drawing = derived_config(
         tmp_path, tiny_config,
         "default_hooks = dict(visualization=dict(type='VisualizationHook'))\n"
@@ -516,6 +507,8 @@ def test_show_dir_saves_the_predictions_drawn(trained_work_dir, tiny_config,
       ], '--wait-time must be 0 or more seconds, got -1.0'),
     (['--show-dir', 'a_file'
       ], "--show-dir must be a directory, got the file 'a_file'"),
+    (['--show-dir', 'shown'
+      ], '--show and --show-dir need a visualization hook in config'),
 ])
 def test_tta_and_show_options_are_checked_before_testing(
         trained_work_dir, tiny_config, tmp_path, options, message):

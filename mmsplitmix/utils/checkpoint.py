@@ -225,7 +225,8 @@ def _trust_advice() -> str:
 
 def load_checkpoint_file(filename: str,
                          map_location: Optional[Any] = None,
-                         trusted: Optional[bool] = None) -> Any:
+                         trusted: Optional[bool] = None,
+                         mmap: bool = False) -> Any:
     """Load a local checkpoint file safely.
 
     Args:
@@ -234,6 +235,11 @@ def load_checkpoint_file(filename: str,
         trusted (bool, optional): Unpickle without restrictions. Only for
             files whose origin you trust: unpickling can run arbitrary code.
             Defaults to None, which reads ``MMSPLITMIX_TRUSTED_CHECKPOINTS``.
+        mmap (bool): Map the tensors of a zip-format file from the file
+            instead of reading them, as :func:`torch.load` does with
+            ``mmap=True``: the structure is read and checked, the tensor
+            data only when used. Ignored for legacy-format files. Defaults
+            to False.
 
     Returns:
         The loaded object (for mmengine checkpoints a dict with ``meta``,
@@ -268,13 +274,12 @@ def load_checkpoint_file(filename: str,
                 'objects outside the types allowed in checkpoints '
                 f'({", ".join(found)}). Nothing of the file was unpickled, '
                 f'so no code from it ran. {_trust_advice()}')
+    options = dict(map_location=map_location, mmap=mmap and is_zip)
     try:
         if trusted:
-            return torch.load(
-                filename, map_location=map_location, weights_only=False)
+            return torch.load(filename, weights_only=False, **options)
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
-            return torch.load(
-                filename, map_location=map_location, weights_only=True)
+            return torch.load(filename, weights_only=True, **options)
     except pickle.UnpicklingError as error:
         if trusted:
             raise CorruptCheckpointError(

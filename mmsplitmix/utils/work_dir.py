@@ -73,9 +73,11 @@ def read_last_checkpoint(work_dir: str) -> Optional[str]:
 
 
 def _unreadable_reason(path: str) -> Optional[str]:
-    """Why ``path`` cannot be resumed from, or None if it can."""
+    """Why ``path`` cannot be resumed from, or None if it can. The tensors
+    are mapped, not read: every rank checks, and the Runner reads the
+    chosen file anyway."""
     try:
-        checkpoint = load_checkpoint_file(path, map_location='cpu')
+        checkpoint = load_checkpoint_file(path, map_location='cpu', mmap=True)
     except (FileNotFoundError, CorruptCheckpointError,
             UnsafeCheckpointError) as error:
         return str(error)

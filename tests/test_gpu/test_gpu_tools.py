@@ -144,9 +144,11 @@ def test_test_py_on_cuda_and_on_cpu(cuda_trained, gpu_config, tmp_path):
         with open(out, 'rb') as f:
             predictions[device] = pickle.load(f)
     assert len(predictions['cuda']) == len(predictions['cpu']) == 24
+    # test.py leaves cuDNN's default on: convolutions in TF32 (10-bit
+    # mantissa) on Ampere and later GPUs, hence the float tolerance
     for on_cuda, on_cpu in zip(predictions['cuda'], predictions['cpu']):
         torch.testing.assert_close(
-            on_cuda['pred_score'], on_cpu['pred_score'], rtol=1e-3, atol=1e-4)
+            on_cuda['pred_score'], on_cpu['pred_score'], rtol=1e-2, atol=1e-3)
         assert int(on_cuda['pred_label']) == int(on_cpu['pred_label'])
 
 

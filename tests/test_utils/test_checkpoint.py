@@ -66,6 +66,29 @@ def test_loads_a_training_checkpoint_with_weights_only(tmp_path):
     assert loaded['optimizer']['state'][0]['momentum_buffer'].shape == (2, 4)
 
 
+@pytest.mark.parametrize('zip_format', [True, False])
+def test_mapped_loading_gives_the_same_checkpoint(tmp_path, monkeypatch,
+                                                  zip_format):
+    """mmap=True maps the tensors of a zip-format file (legacy files are
+    read, as torch cannot map them) and loads the same values."""
+    path = tmp_path / 'epoch_2.pth'
+    torch.save(
+        training_checkpoint(), path, _use_new_zipfile_serialization=zip_format)
+    read = load_checkpoint_file(str(path), map_location='cpu')
+    torch_load, mapped_loads = torch.load, []
+
+    def recording_load(*args, mmap=None, **kwargs):
+        mapped_loads.append(mmap)
+        return torch_load(*args, mmap=mmap, **kwargs)
+
+    monkeypatch.setattr(torch, 'load', recording_load)
+    mapped = load_checkpoint_file(str(path), map_location='cpu', mmap=True)
+    assert mapped_loads == [zip_format]
+    assert mapped['meta'] == read['meta']
+    for name, value in read['state_dict'].items():
+        assert torch.equal(mapped['state_dict'][name], value)
+
+
 @pytest.mark.parametrize('dtype', ALLOWED_NUMPY_DTYPES)
 def test_numeric_numpy_arrays_and_scalars_load(tmp_path, dtype):
     path = tmp_path / 'arrays.pth'

@@ -27,7 +27,9 @@
 # benchmark-fp32, benchmark-amp and throughput (default: all four);
 # GPU_CHECK_MODES, the benchmark's modes, space-separated (default: eager
 # channels_last deploy; the compiled modes compile every model of the
-# paper's set, which takes many minutes: add them for a separate run). On a
+# paper's set, which takes many minutes: add them for a separate run);
+# GPU_CHECK_THROUGHPUT_FLAGS, more options of train_throughput.py, e.g.
+# "--channels-last --compile" (default: none, the paper's recipe). On a
 # machine without network access, install mmengine, mmcv-lite and
 # mmpretrain first with tools/offline_wheels.sh.
 set -uo pipefail
@@ -40,6 +42,7 @@ fi
 
 PYTHON=${PYTHON:-python3}
 read -r -a MODES <<<"${GPU_CHECK_MODES:-eager channels_last deploy}"
+read -r -a THROUGHPUT_FLAGS <<<"${GPU_CHECK_THROUGHPUT_FLAGS:-}"
 ALL_STEPS=tests,benchmark-fp32,benchmark-amp,throughput
 SELECTED=${GPU_CHECK_STEPS:-$ALL_STEPS}
 IFS=, read -r -a selected_steps <<<"$SELECTED"
@@ -137,7 +140,7 @@ step benchmark-fp32 "benchmark fp32" "$PYTHON" tools/analysis_tools/benchmark.py
 step benchmark-amp "benchmark AMP" "$PYTHON" tools/analysis_tools/benchmark.py --paper \
     --device cuda --amp --modes "${MODES[@]}" --out "$OUT_DIR/benchmark_amp.json"
 step throughput "training throughput" "$PYTHON" \
-    tools/analysis_tools/train_throughput.py --amp \
+    tools/analysis_tools/train_throughput.py --amp "${THROUGHPUT_FLAGS[@]}" \
     --out "$OUT_DIR/train_throughput.json"
 
 say ""

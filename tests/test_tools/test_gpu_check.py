@@ -115,6 +115,20 @@ def test_runs_every_step_and_sums_up(fake_python, tmp_path):
         f'--modes compile deploy+compile --out {out}/benchmark_amp.json'
     ]
 
+    # The training throughput with speed flags
+    calls.unlink()
+    proc = run_check(
+        [out],
+        env=dict(
+            env,
+            GPU_CHECK_STEPS='throughput',
+            GPU_CHECK_THROUGHPUT_FLAGS='--channels-last --compile'))
+    assert proc.returncode == 0, proc.stdout
+    assert calls.read_text().splitlines() == [
+        'tools/analysis_tools/train_throughput.py --amp --channels-last '
+        f'--compile --out {out}/train_throughput.json'
+    ]
+
     # A chosen subset, in the usual order.
     calls.unlink()
     proc = run_check([out],

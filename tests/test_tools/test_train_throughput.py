@@ -122,8 +122,9 @@ def test_measures_the_paper_recipe_end_to_end(tmp_path):
         100 * 50000 / rates['training_loop'])
 
     report = proc.stdout
-    assert 'fp32; batch 8, dataloader workers 1, 60 training images' in \
-        report
+    assert settings['train_flags'] == []
+    assert ('fp32 (train.py flags: none); batch 8, dataloader workers 1, 60 '
+            'training images') in report
     for row in ('| whole training loop |', '| data pipeline alone |',
                 '| model alone (fixed batch) |'):
         assert row in report
@@ -185,4 +186,19 @@ def test_amp_trains_as_train_py_amp(tmp_path, monkeypatch):
         assert cfg.optim_wrapper.get('type') == wrapper_type
         assert cfg.optim_wrapper.get('loss_scale') == ('dynamic' if
                                                        wrapper_type else None)
+    assert not (tmp_path / 'work').exists()
+
+
+def test_speed_flags_train_as_train_py(tmp_path):
+    """--channels-last and --compile set the model up as tools/train.py's
+    flags of the same names."""
+    args = train_throughput.parse_args(['--channels-last', '--compile'])
+    cfg = train_throughput.prepare_config(
+        train_throughput.check_args(args), args, tmp_path / 'data',
+        tmp_path / 'work')
+    assert cfg.compile is True
+    assert 'ChannelsLastHook' in [hook['type'] for hook in cfg.custom_hooks]
+    assert train_throughput.train_flags(args) == [
+        '--channels-last', '--compile'
+    ]
     assert not (tmp_path / 'work').exists()

@@ -117,6 +117,16 @@ def parse_args(argv=None):
         action='store_true',
         help='train in mixed precision on a GPU, as tools/train.py --amp '
         '(the paper\'s recipe); without a GPU it is an error')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='train in the channels-last memory format, as tools/train.py '
+        '--channels-last')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='compile the training step, as tools/train.py --compile; the '
+        'warm-up iterations then include the compilation')
     parser.add_argument('--out', help='write the results to this JSON file')
     parser.add_argument(
         '--cfg-options',
@@ -261,6 +271,13 @@ def load_train_tool():
     return module
 
 
+def train_flags(args) -> list:
+    """The options of tools/train.py this measurement trains with."""
+    flags = [('--amp', args.amp), ('--channels-last', args.channels_last),
+             ('--compile', args.compile)]
+    return [flag for flag, given in flags if given]
+
+
 def prepare_config(cfg, args, data_root, work_dir):
     """The config as ``tools/train.py --no-validate`` (and ``--amp``) would
     run it, reading the generated dataset with the config's training
@@ -270,7 +287,7 @@ def prepare_config(cfg, args, data_root, work_dir):
     train_tool = load_train_tool()
     train_args = train_tool.build_parser().parse_args(
         [args.config, '--work-dir',
-         str(work_dir), '--no-validate'] + (['--amp'] if args.amp else []) +
+         str(work_dir), '--no-validate'] + train_flags(args) +
         (['--cfg-options'] + args.cfg_options if args.cfg_options else []))
     dataset = cfg.train_dataloader.dataset
     dataset.type = GENERATED_DATASET
@@ -402,9 +419,11 @@ def format_report(result) -> str:
     rates = result['images_per_second']
     summary = result['summary']
     seconds = summary['implied_seconds']
+    flags = ' '.join(s['train_flags']) or 'none'
     lines = [
         f"{Path(s['config']).stem} on {s['device_name']}, "
-        f"{s['precision']}; batch {s['batch_size']}, dataloader workers "
+        f"{s['precision']} (train.py flags: {flags}); batch "
+        f"{s['batch_size']}, dataloader workers "
         f"{s['num_workers']}, {s['dataset_images']} training images; "
         f"{s['iters']} timed iterations after {s['warmup']} untimed ones",
         '',
@@ -485,6 +504,7 @@ def run(cfg, args, data_root, work_dir):
         torch=torch.__version__,
         cuda=torch.version.cuda,
         precision=precision_of(runner.optim_wrapper),
+        train_flags=train_flags(args),
         batch_size=cfg.train_dataloader.batch_size,
         num_workers=args.num_workers,
         dataset_images=dataset_images,

@@ -19,11 +19,10 @@ refused with the list of differences.
 """
 import argparse
 import os.path as osp
-import sys
 from copy import deepcopy
 
 from tool_options import (add_shared_options, apply_shared_options,
-                          safe_loading_epilog)
+                          one_line_errors, safe_loading_epilog)
 
 PRED_SUFFIXES = ('.pkl', '.pickle')
 METRIC_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
@@ -305,13 +304,12 @@ def main(argv=None):
     from mmsplitmix.utils import (build_runner, load_config,
                                   safe_checkpoint_loading,
                                   shutdown_distributed)
-    from mmsplitmix.utils.tool_args import misspelt_option_error, user_errors
 
     try:
         cfg = merge_args(load_config(args.config), args)
     except ValueError as error:  # ConfigError included
         parser.error(str(error))
-    try:
+    with one_line_errors(parser, args.cfg_options):
         # The checkpoint must fit the model exactly.
         runner = build_runner(cfg, strict_load_from=True)
         if args.out and args.out_item in ('pred', None):
@@ -319,13 +317,6 @@ def main(argv=None):
                 DumpResults(out_file_path=args.out))
         with safe_checkpoint_loading():  # the checkpoint is read safely
             metrics = runner.test()
-    except user_errors() as error:
-        sys.exit(f'{parser.prog}: error: {type(error).__name__}: {error}')
-    except TypeError as error:
-        problem = misspelt_option_error(error, args.cfg_options)
-        if problem is None:
-            raise
-        sys.exit(f'{parser.prog}: error: {problem}')
 
     if get_rank() == 0:
         print('Test metrics:\n' + format_metrics(metrics), flush=True)

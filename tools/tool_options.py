@@ -1,8 +1,11 @@
 """The command-line options and start-up steps that tools/train.py and
 tools/test.py share: safe checkpoint loading and its opt-out, config
-overrides, the launcher and the local rank torchrun passes."""
+overrides, the launcher and the local rank torchrun passes, and how a run's
+errors are reported."""
 import argparse
+import contextlib
 import os
+import sys
 import textwrap
 
 
@@ -66,3 +69,21 @@ def apply_shared_options(args: argparse.Namespace) -> None:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     if args.trust_checkpoint:
         os.environ[TRUSTED_CHECKPOINTS_ENV] = '1'
+
+
+@contextlib.contextmanager
+def one_line_errors(parser: argparse.ArgumentParser, cfg_options):
+    """Exit with a one-line ``<prog>: error: ...`` instead of a traceback
+    for the errors whose message says all there is to know
+    (:func:`mmsplitmix.utils.tool_args.user_errors`) and for a constructor
+    refusing an argument that ``cfg_options`` (``--cfg-options``) added."""
+    from mmsplitmix.utils.tool_args import misspelt_option_error, user_errors
+    try:
+        yield
+    except user_errors() as error:
+        sys.exit(f'{parser.prog}: error: {type(error).__name__}: {error}')
+    except TypeError as error:
+        problem = misspelt_option_error(error, cfg_options)
+        if problem is None:
+            raise
+        sys.exit(f'{parser.prog}: error: {problem}')

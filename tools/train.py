@@ -19,11 +19,10 @@ checkpoints is refused unless ``--resume`` or ``--new-run`` is given.
 import argparse
 import logging
 import os.path as osp
-import sys
 from copy import deepcopy
 
 from tool_options import (add_shared_options, apply_shared_options,
-                          safe_loading_epilog)
+                          one_line_errors, safe_loading_epilog)
 
 
 def build_parser():
@@ -261,8 +260,7 @@ def main(argv=None):
     from mmsplitmix.utils import (build_runner, check_train_settings,
                                   load_config, safe_checkpoint_loading,
                                   shutdown_distributed)
-    from mmsplitmix.utils.tool_args import (ConfigError, misspelt_option_error,
-                                            user_errors)
+    from mmsplitmix.utils.tool_args import ConfigError
     from mmsplitmix.utils.work_dir import WorkDirInUseError
 
     try:
@@ -273,18 +271,11 @@ def main(argv=None):
         prepare_work_dir(cfg, args, config_load_from)
     except (ConfigError, WorkDirInUseError) as error:
         parser.error(str(error))
-    try:
+    with one_line_errors(parser, args.cfg_options):
         runner = build_runner(cfg)
         # Resume and load_from read checkpoints safely.
         with safe_checkpoint_loading():
             runner.train()
-    except user_errors() as error:
-        sys.exit(f'{parser.prog}: error: {type(error).__name__}: {error}')
-    except TypeError as error:
-        problem = misspelt_option_error(error, args.cfg_options)
-        if problem is None:
-            raise
-        sys.exit(f'{parser.prog}: error: {problem}')
     shutdown_distributed()
 
 

@@ -99,10 +99,11 @@ class _LocalCIFAR(LocalLayoutMixin):
             return super()._check_integrity()
         if not getattr(self, '_files_verified', False):
             root = osp.join(self.dataset_root(), self.base_folder)
+            files = [(osp.join(root, name), md5)
+                     for name, md5 in self.train_list + self.test_list]
             differing = [
-                osp.join(root, name)
-                for name, md5 in self.train_list + self.test_list if
-                md5 is not None and not check_md5(osp.join(root, name), md5)
+                path for path, md5 in files
+                if md5 is not None and not check_md5(path, md5)
             ]
             if differing:
                 raise CorruptDatasetError(

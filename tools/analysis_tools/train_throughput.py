@@ -142,7 +142,9 @@ def check_args(args):
     the config."""
     from mmengine.config import Config
 
-    from mmsplitmix.utils.tool_args import check_amp_device, check_output_file
+    from mmsplitmix.utils.tool_args import (check_amp_device,
+                                            check_output_file,
+                                            output_dir_arg_error)
 
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config!r}')
@@ -153,11 +155,10 @@ def check_args(args):
             raise ValueError(
                 f'--{name.replace("_", "-")} must be >= {low}, got {value}')
     for name in ('data_root', 'work_dir'):
-        path = getattr(args, name)
-        if path and osp.exists(path) and not osp.isdir(path):
-            raise NotADirectoryError(
-                f'--{name.replace("_", "-")} must be a folder, got the file '
-                f'{path!r}')
+        problem = output_dir_arg_error(
+            getattr(args, name), f'--{name.replace("_", "-")}')
+        if problem:
+            raise NotADirectoryError(problem)
     if args.out:
         check_output_file('--out', args.out)
     if args.amp:

@@ -80,10 +80,9 @@ def build_parser():
     parser.add_argument(
         '--no-persistent-workers',
         action='store_true',
-        help='disable persistent_workers in all dataloaders (by default '
-        'only validation keeps its workers; the training dataloader '
-        'restarts them each epoch so that a resumed run augments exactly '
-        'as an uninterrupted one)')
+        help='disable persistent_workers in all dataloaders: their workers '
+        'then restart each epoch (by default they persist; a resumed run '
+        'augments exactly as an uninterrupted one either way)')
     add_shared_options(
         parser, 'train_cfg.max_epochs=10 "optim_wrapper.optimizer.lr=0.01"')
     return parser
@@ -120,17 +119,15 @@ def validate_args(args):
 
 
 def set_dataloader_defaults(cfg, field, args, cuda_available):
-    """pin_memory when a GPU can use it; persistent workers for validation
-    and testing when there are workers, but not for training, whose
-    workers are reseeded each epoch so that a resumed run reproduces the
-    augmentation; unless the config or the flags say otherwise."""
+    """pin_memory when a GPU can use it, persistent workers when there are
+    workers (ReproducibleDataHook seeds each training sample, so that a
+    resumed run reproduces the augmentation with them), and batches stacked
+    in the workers; unless the config or the flags say otherwise."""
     if cfg.get(field) is None:
         return
     loader = deepcopy(cfg[field])
     loader.setdefault('pin_memory', cuda_available)
-    loader.setdefault(
-        'persistent_workers', field != 'train_dataloader'
-        and loader.get('num_workers', 0) > 0)
+    loader.setdefault('persistent_workers', loader.get('num_workers', 0) > 0)
     loader.setdefault('collate_fn', dict(type='default_collate'))
     if args.no_pin_memory:
         loader['pin_memory'] = False

@@ -2,16 +2,28 @@
 
 Reproducible random streams
     Every random number of a training run is drawn from streams seeded by
-    ``(seed, epoch, rank, worker)``: each data worker of epoch ``e`` starts
-    from :func:`stream_seed` ``(seed, e, rank, worker_id + 1)``, the main
-    process is reseeded with ``(seed, e, rank, 0)`` at the start of the
-    epoch. A run resumed from the checkpoint of epoch ``e`` therefore draws
-    exactly the numbers an uninterrupted run draws from epoch ``e + 1`` on
-    (same crops, flips and RandAugment ops), whatever happened before.
+    the run's seed and the epoch:
+
+    * the main process is reseeded with :func:`stream_seed`
+      ``(seed, e, rank, 0)`` at the start of epoch ``e``;
+    * in a data worker, each training sample is augmented from its own
+      stream, :func:`sample_seed` ``(seed, e, index)``
+      (:class:`SampleSeeding`), so that a sample's crops, flips and
+      RandAugment ops depend on the seed, the epoch and the sample alone:
+      not on which worker makes it, on how many workers or processes there
+      are, nor on what the worker made before. Workers can therefore stay
+      alive from epoch to epoch (``persistent_workers=True``) and a run
+      resumed from the checkpoint of epoch ``e`` still draws exactly the
+      numbers an uninterrupted run draws from epoch ``e + 1`` on;
+    * other data workers (validation, testing, and training loaders whose
+      samples cannot be seeded one by one) start from :func:`stream_seed`
+      ``(seed, e, rank, worker_id + 1)`` (:class:`EpochWorkerInit`); such
+      training workers reproduce a run only if they restart each epoch
+      (``persistent_workers=False``).
+
     mmengine's own seeding ignores the epoch, and persistent workers carry
     their random state from one epoch to the next, which a resumed run
-    cannot reproduce: the training loader therefore restarts its workers at
-    each epoch (``persistent_workers=False``).
+    cannot reproduce without per-sample streams.
 
 CPU threads
     Each data worker computes with one thread (PyTorch, OpenCV, OpenMP and
@@ -20,12 +32,14 @@ CPU threads
     every parallel region wait for descheduled threads; on two cores with
     two workers that made an iteration twenty times slower.
 """
+import multiprocessing
 import os
 import random
 from typing import Optional
 
 import numpy as np
 import torch
+from torch.utils.data import get_worker_info
 
 # Environment variables that size the thread pools of numeric libraries.
 THREAD_ENV_VARS = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS',
@@ -40,6 +54,24 @@ def stream_seed(seed: int, epoch: int, rank: int, stream: int) -> int:
     unrelated streams.
     """
     entropy = [int(v) % (1 << 63) for v in (seed, epoch, rank, stream)]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+#: First entropy word of :func:`sample_seed`: keeps the per-sample streams
+#: apart from the :func:`stream_seed` streams of the same run.
+SAMPLE_STREAMS = 0x53414D50
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """A 32-bit seed for the augmentation of sample ``index`` of the dataset
+    in ``epoch`` of the run seeded with ``seed``.
+
+    Like :func:`stream_seed`, hashed with NumPy's ``SeedSequence``. The rank
+    is left out: each sample is drawn by one process per epoch, so a run on
+    any number of GPUs augments its samples alike.
+    """
+    entropy = [SAMPLE_STREAMS
+               ] + [int(v) % (1 << 63) for v in (seed, epoch, index)]
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
@@ -92,6 +124,58 @@ class EpochWorkerInit:
     def __repr__(self):
         return (f'{type(self).__name__}(seed={self.seed}, rank={self.rank}, '
                 f'epoch={self.epoch}, threads={self.threads})')
+
+
+class SampleSeeding:
+    """The first transform of a training pipeline: in a data worker, seeds
+    Python's, NumPy's and PyTorch's CPU generators with
+    :func:`sample_seed` ``(seed, epoch, results['sample_idx'])`` before the
+    transforms that follow draw from them.
+
+    ``ReproducibleDataHook`` inserts it into the training dataset's pipeline
+    before the workers start and sets :attr:`epoch` before each epoch; the
+    epoch lives in shared memory, so that workers which persist from epoch
+    to epoch read the new value. In the main process (``num_workers=0``) it
+    does nothing: the hook reseeds the main process at each epoch, and the
+    model's own random draws (dropout, batch augments) keep their stream.
+
+    Args:
+        seed (int): The run's seed.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        # Shared with the workers, forked or spawned.
+        self._epoch = multiprocessing.RawValue('q', 0)
+
+    @property
+    def epoch(self) -> int:
+        """The epoch whose samples are loaded next."""
+        return self._epoch.value
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._epoch.value = int(value)
+
+    def __call__(self, results: dict) -> dict:
+        if get_worker_info() is None:
+            return results
+        index = results.get('sample_idx')
+        if index is None:
+            raise KeyError(
+                'SampleSeeding: the sample has no \'sample_idx\' to seed '
+                'its augmentation from (mmengine\'s BaseDataset.get_data_info '
+                'adds it; a dataset overriding get_data_info must keep it)')
+        seed = sample_seed(self.seed, self._epoch.value, index)
+        random.seed(seed)
+        np.random.seed(seed)
+        # The CPU generator alone: torch.manual_seed would also seed the
+        # accelerators' generators, at 100 times the cost.
+        torch.default_generator.manual_seed(seed)
+        return results
+
+    def __repr__(self):
+        return f'{type(self).__name__}(seed={self.seed}, epoch={self.epoch})'
 
 
 def available_cpus() -> int:

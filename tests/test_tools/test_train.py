@@ -554,6 +554,49 @@ def test_resume_with_augmentation_and_workers_is_bit_exact(
         state_dict(reference / 'epoch_1.pth')['backbone.stem.0.weight'])
 
 
+def test_augmentation_is_the_same_with_any_number_of_workers(
+        tiny_config, tmp_path):
+    config = tmp_path / 'augmenting.py'
+    config.write_text(augmenting_config(tiny_config, ['mmsplitmix']))
+    runs = {
+        # Two workers that persist from epoch to epoch (the default) and
+        # one that restarts at each epoch.
+        'persistent': ([], 2),
+        'restarting': (['--no-persistent-workers'], 1),
+    }
+    weights = {}
+    for name, (flags, workers) in runs.items():
+        proc = run_tool([
+            TOOLS / 'train.py', config, '--work-dir', tmp_path / name, *flags,
+            '--cfg-options', f'train_dataloader.num_workers={workers}',
+            'randomness.seed=7', 'train_cfg.max_epochs=2'
+        ],
+                        env=tool_env())
+        assert 'cannot be seeded one by one' not in proc.stdout + proc.stderr
+        weights[name] = state_dict(tmp_path / name / 'epoch_2.pth')
+    differing = [
+        name for name, value in weights['restarting'].items()
+        if not torch.equal(weights['persistent'][name], value)
+    ]
+    assert differing == []
+
+
+def test_workers_of_an_iteration_based_loop_warn_if_persistent(
+        tiny_config, tmp_path):
+    config = derived_config(
+        tmp_path, tiny_config, 'train_dataloader = dict(num_workers=1)\n'
+        'train_cfg = dict(_delete_=True, type="IterBasedTrainLoop", '
+        'max_iters=2, val_interval=100)\n'
+        'default_hooks = dict(checkpoint=dict(by_epoch=False))\n')
+    proc = run_tool(
+        [TOOLS / 'train.py', config, '--work-dir', tmp_path / 'work'],
+        env=tool_env())
+    output = ' '.join((proc.stdout + proc.stderr).split())
+    assert ('train_dataloader.persistent_workers=True: the training samples '
+            'cannot be seeded one by one here') in output
+    assert '--no-persistent-workers' in output
+
+
 def test_data_workers_compute_with_one_thread_each(tiny_config, tmp_path):
     probe_dir = tmp_path / 'probes'
     probe_dir.mkdir()

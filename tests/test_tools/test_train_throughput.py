@@ -202,3 +202,22 @@ def test_speed_flags_train_as_train_py(tmp_path):
         '--channels-last', '--compile'
     ]
     assert not (tmp_path / 'work').exists()
+
+
+@pytest.mark.parametrize('argv, persistent', [
+    (['--num-workers', '2'], True),
+    (['--num-workers', '2', '--no-persistent-workers'], False),
+    (['--num-workers', '0'], False),
+])
+def test_workers_persist_as_in_train_py(tmp_path, argv, persistent):
+    """The training loader keeps its workers from epoch to epoch, as
+    tools/train.py's does, unless --no-persistent-workers says otherwise."""
+    args = train_throughput.parse_args(argv)
+    cfg = train_throughput.prepare_config(
+        train_throughput.check_args(args), args, tmp_path / 'data',
+        tmp_path / 'work')
+    assert cfg.train_dataloader.persistent_workers is persistent
+    # Recorded in the results as a train.py flag.
+    assert train_throughput.train_flags(args) == [
+        flag for flag in argv if flag == '--no-persistent-workers'
+    ]

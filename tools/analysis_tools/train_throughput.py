@@ -127,6 +127,13 @@ def parse_args(argv=None):
         action='store_true',
         help='compile the training step, as tools/train.py --compile; the '
         'warm-up iterations then include the compilation')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='restart the dataloader workers each epoch, as tools/train.py '
+        '--no-persistent-workers (with the default --iters, the whole '
+        'loop\'s timed iterations span the end of an epoch, so one restart '
+        'counts)')
     parser.add_argument('--out', help='write the results to this JSON file')
     parser.add_argument(
         '--cfg-options',
@@ -275,7 +282,8 @@ def load_train_tool():
 def train_flags(args) -> list:
     """The options of tools/train.py this measurement trains with."""
     flags = [('--amp', args.amp), ('--channels-last', args.channels_last),
-             ('--compile', args.compile)]
+             ('--compile', args.compile),
+             ('--no-persistent-workers', args.no_persistent_workers)]
     return [flag for flag, given in flags if given]
 
 
@@ -297,7 +305,6 @@ def prepare_config(cfg, args, data_root, work_dir):
     if args.batch_size:
         cfg.train_dataloader.batch_size = args.batch_size
     cfg.train_dataloader.num_workers = args.num_workers
-    cfg.train_dataloader.persistent_workers = args.num_workers > 0
     # Logs every 10 iterations at most, so short runs show progress too.
     logger = cfg.get('default_hooks', {}).get('logger')
     if logger is not None:

@@ -2,14 +2,17 @@
 oversubscription (see :mod:`mmsplitmix.datasets.workers`)."""
 from functools import partial
 
+from mmengine.dataset import BaseDataset
 from mmengine.dataset.utils import worker_init_fn as mmengine_worker_init_fn
 from mmengine.device import get_device
 from mmengine.hooks import Hook
+from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.registry import HOOKS
 
-from mmsplitmix.datasets.workers import (EpochWorkerInit, available_cpus,
-                                         main_process_threads, seed_all,
-                                         stream_seed, user_set_threads)
+from mmsplitmix.datasets.workers import (EpochWorkerInit, SampleSeeding,
+                                         available_cpus, main_process_threads,
+                                         seed_all, stream_seed,
+                                         user_set_threads)
 
 
 def _sampler_of(dataloader):
@@ -29,25 +32,47 @@ def _replaceable(init_fn) -> bool:
             and init_fn.func is mmengine_worker_init_fn)
 
 
+def _seedable_pipeline(runner, dataloader):
+    """The transforms list of the training pipeline when its samples can be
+    seeded one by one, else None: an epoch-based loop (each sample is drawn
+    once per epoch) over an mmengine ``BaseDataset``, whose samples carry
+    their ``sample_idx``. mmengine's dataset wrappers (``RepeatDataset``,
+    ``ClassBalancedDataset``, ...), which may draw a sample several times
+    in an epoch, are not ``BaseDataset`` subclasses."""
+    dataset = getattr(dataloader, 'dataset', None)
+    if not (isinstance(runner.train_loop, EpochBasedTrainLoop)
+            and isinstance(dataset, BaseDataset)):
+        return None
+    transforms = getattr(
+        getattr(dataset, 'pipeline', None), 'transforms', None)
+    return transforms if isinstance(transforms, list) else None
+
+
 @HOOKS.register_module()
 class ReproducibleDataHook(Hook):
-    """Seed data loading by epoch and size the CPU thread pools.
+    """Seed data loading by epoch and sample, and size the CPU thread pools.
 
     * Before each training epoch the main process's generators (Python,
-      NumPy, PyTorch) are reseeded from ``(seed, epoch, rank)`` and the
-      data workers about to start get ``(seed, epoch, rank, worker)``
-      seeds, so a run resumed at an epoch boundary draws the same random
-      numbers (data order, augmentation, dropout) as an uninterrupted run.
-      The sampler follows the run's seed, which a resumed run takes from
-      its checkpoint.
+      NumPy, PyTorch) are reseeded from ``(seed, epoch, rank)``, and each
+      training sample a data worker loads is augmented from its own stream,
+      seeded from ``(seed, epoch, sample index)``
+      (:class:`~mmsplitmix.datasets.workers.SampleSeeding`, inserted first
+      in the training pipeline). A run resumed at an epoch boundary thus
+      draws the same random numbers (data order, augmentation, dropout) as
+      an uninterrupted run, with workers that persist from epoch to epoch
+      or not, and whatever the number of workers. The sampler follows the
+      run's seed, which a resumed run takes from its checkpoint.
     * Data workers of every loader compute with one thread each. On the
       CPU, unless ``OMP_NUM_THREADS`` is set, the main process uses one
       thread per CPU left after one per data worker.
 
-    Exactness needs workers that restart each epoch: with
-    ``persistent_workers=True`` on the training loader a warning says that
-    a resumed run's augmentation will differ. A ``worker_init_fn`` of the
-    config's own is kept (then seeding the workers is up to it).
+    Samples are seeded one by one in epoch-based training on an mmengine
+    ``BaseDataset``. Otherwise (an iteration-based loop, a dataset wrapper)
+    the training workers are seeded from ``(seed, epoch, rank, worker)``
+    when they start, which reproduces a run only if they restart each epoch:
+    with ``persistent_workers=True`` a warning says that a resumed run's
+    augmentation will differ. A ``worker_init_fn`` of the config's own is
+    kept (then seeding such workers is up to it).
     """
 
     priority = 'NORMAL'
@@ -58,6 +83,7 @@ class ReproducibleDataHook(Hook):
                              f'positive int, got {worker_threads!r}')
         self.worker_threads = worker_threads
         self._threads_set = False
+        self._sample_seeding = None
 
     # -- threads -----------------------------------------------------------
     def _set_main_threads(self, runner, dataloader) -> None:
@@ -101,6 +127,12 @@ class ReproducibleDataHook(Hook):
             # A resumed run takes the seed of its checkpoint; the sampler
             # was built before the checkpoint was read.
             sampler.seed = runner.seed
+        transforms = _seedable_pipeline(runner, dataloader)
+        if transforms is not None:
+            self._sample_seeding = self._insert_sample_seeding(
+                transforms, runner.seed)
+            return
+        self._sample_seeding = None
         if not _replaceable(dataloader.worker_init_fn):
             runner.logger.warning(
                 'train_dataloader has its own worker_init_fn: its data '
@@ -108,13 +140,31 @@ class ReproducibleDataHook(Hook):
                 'augment differently from an uninterrupted one.')
         if dataloader.num_workers > 0 and dataloader.persistent_workers:
             runner.logger.warning(
-                'train_dataloader.persistent_workers=True: workers keep '
-                'their random state from epoch to epoch, so a run resumed '
-                'from a checkpoint will not augment exactly as an '
-                'uninterrupted run. Set it to False for exact resumption.')
+                'train_dataloader.persistent_workers=True: the training '
+                'samples cannot be seeded one by one here (this needs an '
+                'epoch-based loop over an mmengine BaseDataset), so workers '
+                'keep their random state from epoch to epoch and a run '
+                'resumed from a checkpoint will not augment exactly as an '
+                'uninterrupted run. Set it to False (train.py: '
+                '--no-persistent-workers) for exact resumption.')
+
+    @staticmethod
+    def _insert_sample_seeding(transforms: list, seed: int) -> SampleSeeding:
+        """Put a :class:`SampleSeeding` for ``seed`` first in the training
+        pipeline (once: a second ``Runner.train()`` reuses it)."""
+        for transform in transforms:
+            if isinstance(transform, SampleSeeding):
+                transform.seed = seed
+                return transform
+        seeding = SampleSeeding(seed)
+        transforms.insert(0, seeding)
+        return seeding
 
     def before_train_epoch(self, runner) -> None:
         seed_all(stream_seed(runner.seed, runner.epoch, runner.rank, 0))
+        if self._sample_seeding is not None:
+            # Read by the workers, persistent or about to start.
+            self._sample_seeding.epoch = runner.epoch
         self._install(runner, runner.train_loop.dataloader, runner.epoch)
 
     def before_val_epoch(self, runner) -> None:

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools' / 'analysis_tools' / 'benchmark.py'
 
 benchmark = load_tool('analysis_tools/benchmark.py')
+throughput = load_tool('analysis_tools/throughput.py')
 
 TINY = """
 custom_imports = dict(imports=['mmsplitmix'], allow_failed_imports=False)
@@ -79,6 +80,7 @@ def test_table_json_and_plot(tiny_configs, tmp_path, capsys):
     assert data['settings']['repeats'] == 2
     assert data['settings']['modes'] == ['eager', 'channels_last', 'deploy']
     assert not data['settings']['amp']
+    assert data['settings']['cudnn_benchmark'] is False  # on GPUs only
     rows = data['results']
     assert [r['name'] for r in rows] == names
     assert [r['reference'] for r in rows] == [False, False, True]
@@ -213,3 +215,11 @@ def test_profile(tiny_configs, capsys):
     assert 'Operators of tiny-splitmixer-i, deploy, training' not in printed
     section = printed.split('deploy, inference')[1]
     assert 'aten::gelu' in section
+
+
+@pytest.mark.parametrize('device, during', [('cpu', False), ('cuda', True)])
+def test_cudnn_autotuner_is_on_while_measuring_on_a_gpu(device, during):
+    assert torch.backends.cudnn.benchmark is False
+    with throughput.cudnn_autotuned(torch.device(device)):
+        assert torch.backends.cudnn.benchmark is during
+    assert torch.backends.cudnn.benchmark is False

@@ -349,10 +349,13 @@ def main(argv=None):
         modes=list(args.modes),
         warmup=args.warmup,
         repeats=args.repeats,
-        torch=torch.__version__)
+        torch=torch.__version__,
+        # measure_throughput's autotuner, on GPUs
+        cudnn_benchmark=device.startswith('cuda'))
     precision = 'AMP (float16)' if args.amp else 'fp32'
     title = f"{settings['device_name']}, {precision}"
-    print(f'Device: {title}; torch {torch.__version__}; median of '
+    tuning = '; cuDNN autotuner on' if settings['cudnn_benchmark'] else ''
+    print(f'Device: {title}; torch {torch.__version__}{tuning}; median of '
           f'{args.repeats} steps after {args.warmup} warm-up steps')
     print('\nEvery mode (the first step includes compiling):\n')
     print(format_modes_table(measurements))

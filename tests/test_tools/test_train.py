@@ -581,13 +581,23 @@ def test_augmentation_is_the_same_with_any_number_of_workers(
     assert differing == []
 
 
-def test_workers_of_an_iteration_based_loop_warn_if_persistent(
-        tiny_config, tmp_path):
-    config = derived_config(
-        tmp_path, tiny_config, 'train_dataloader = dict(num_workers=1)\n'
+@pytest.mark.parametrize(
+    'setting',
+    [
+        # each sample drawn many times in a run without epochs
+        'train_dataloader = dict(num_workers=1)\n'
         'train_cfg = dict(_delete_=True, type="IterBasedTrainLoop", '
         'max_iters=2, val_interval=100)\n'
-        'default_hooks = dict(checkpoint=dict(by_epoch=False))\n')
+        'default_hooks = dict(checkpoint=dict(by_epoch=False))\n',
+        # each sample drawn three times an epoch, to be augmented three ways
+        'train_dataloader = dict(num_workers=1, sampler=dict(_delete_=True, '
+        'type="RepeatAugSampler", shuffle=True))\n'
+        'train_cfg = dict(max_epochs=1)\n',
+    ],
+    ids=['iteration-based', 'repeated-augmentation'])
+def test_workers_not_seeded_by_sample_warn_if_persistent(
+        tiny_config, tmp_path, setting):
+    config = derived_config(tmp_path, tiny_config, setting)
     proc = run_tool(
         [TOOLS / 'train.py', config, '--work-dir', tmp_path / 'work'],
         env=tool_env())

@@ -2,7 +2,7 @@
 oversubscription (see :mod:`mmsplitmix.datasets.workers`)."""
 from functools import partial
 
-from mmengine.dataset import BaseDataset
+from mmengine.dataset import BaseDataset, DefaultSampler
 from mmengine.dataset.utils import worker_init_fn as mmengine_worker_init_fn
 from mmengine.device import get_device
 from mmengine.hooks import Hook
@@ -34,13 +34,17 @@ def _replaceable(init_fn) -> bool:
 
 def _seedable_pipeline(runner, dataloader):
     """The transforms list of the training pipeline when its samples can be
-    seeded one by one, else None: an epoch-based loop (each sample is drawn
-    once per epoch) over an mmengine ``BaseDataset``, whose samples carry
-    their ``sample_idx``. mmengine's dataset wrappers (``RepeatDataset``,
-    ``ClassBalancedDataset``, ...), which may draw a sample several times
-    in an epoch, are not ``BaseDataset`` subclasses."""
+    seeded one by one, else None.
+
+    That needs each sample to be drawn once per epoch: an epoch-based loop
+    with mmengine's ``DefaultSampler`` (not, e.g., mmpretrain's
+    ``RepeatAugSampler``, which draws each sample several times to augment
+    it differently), over an mmengine ``BaseDataset``, whose samples carry
+    their ``sample_idx`` (mmengine's dataset wrappers, such as
+    ``RepeatDataset``, are not ``BaseDataset`` subclasses)."""
     dataset = getattr(dataloader, 'dataset', None)
     if not (isinstance(runner.train_loop, EpochBasedTrainLoop)
+            and isinstance(_sampler_of(dataloader), DefaultSampler)
             and isinstance(dataset, BaseDataset)):
         return None
     transforms = getattr(
@@ -66,8 +70,9 @@ class ReproducibleDataHook(Hook):
       CPU, unless ``OMP_NUM_THREADS`` is set, the main process uses one
       thread per CPU left after one per data worker.
 
-    Samples are seeded one by one in epoch-based training on an mmengine
-    ``BaseDataset``. Otherwise (an iteration-based loop, a dataset wrapper)
+    Samples are seeded one by one in epoch-based training with mmengine's
+    ``DefaultSampler`` on an mmengine ``BaseDataset``. Otherwise (an
+    iteration-based loop, another sampler, a dataset wrapper)
     the training workers are seeded from ``(seed, epoch, rank, worker)``
     when they start, which reproduces a run only if they restart each epoch:
     with ``persistent_workers=True`` a warning says that a resumed run's
@@ -142,7 +147,8 @@ class ReproducibleDataHook(Hook):
             runner.logger.warning(
                 'train_dataloader.persistent_workers=True: the training '
                 'samples cannot be seeded one by one here (this needs an '
-                'epoch-based loop over an mmengine BaseDataset), so workers '
+                'epoch-based loop, mmengine\'s DefaultSampler and an mmengine '
+                'BaseDataset), so workers '
                 'keep their random state from epoch to epoch and a run '
                 'resumed from a checkpoint will not augment exactly as an '
                 'uninterrupted run. Set it to False (train.py: '

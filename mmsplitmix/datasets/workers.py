@@ -46,15 +46,17 @@ THREAD_ENV_VARS = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS',
                    'OPENBLAS_NUM_THREADS')
 
 
+def _hashed_seed(*values: int) -> int:
+    """A 32-bit seed hashed from ``values`` with NumPy's ``SeedSequence``,
+    so that neighbouring inputs give unrelated streams."""
+    entropy = [int(v) % (1 << 63) for v in values]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
 def stream_seed(seed: int, epoch: int, rank: int, stream: int) -> int:
     """A 32-bit seed mixing the run's seed, the epoch, the rank and the
-    stream (0: main process, ``k + 1``: data worker ``k``).
-
-    Uses NumPy's ``SeedSequence`` hashing, so neighbouring inputs give
-    unrelated streams.
-    """
-    entropy = [int(v) % (1 << 63) for v in (seed, epoch, rank, stream)]
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+    stream (0: main process, ``k + 1``: data worker ``k``)."""
+    return _hashed_seed(seed, epoch, rank, stream)
 
 
 #: First entropy word of :func:`sample_seed`: keeps the per-sample streams
@@ -66,13 +68,10 @@ def sample_seed(seed: int, epoch: int, index: int) -> int:
     """A 32-bit seed for the augmentation of sample ``index`` of the dataset
     in ``epoch`` of the run seeded with ``seed``.
 
-    Like :func:`stream_seed`, hashed with NumPy's ``SeedSequence``. The rank
-    is left out: each sample is drawn by one process per epoch, so a run on
-    any number of GPUs augments its samples alike.
+    The rank is left out: each sample is drawn by one process per epoch, so
+    a run on any number of GPUs augments its samples alike.
     """
-    entropy = [SAMPLE_STREAMS
-               ] + [int(v) % (1 << 63) for v in (seed, epoch, index)]
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+    return _hashed_seed(SAMPLE_STREAMS, seed, epoch, index)
 
 
 def seed_all(seed: int) -> None:

@@ -204,6 +204,18 @@ def run_tool(args, cwd=None, timeout=240, check=True, env=None):
     return proc
 
 
+def assert_refused(proc, status, *messages):
+    """``proc`` (from :func:`run_tool` with ``check=False``) refused its
+    input as a tool should: exit status ``status``, each of ``messages`` in
+    its stderr, and no traceback."""
+    assert proc.returncode == status, (
+        f'exit status {proc.returncode}, expected {status}\n--- stdout ---\n'
+        f'{proc.stdout[-3000:]}\n--- stderr ---\n{proc.stderr[-3000:]}')
+    for message in messages:
+        assert message in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
 def run_launcher(args, env, timeout=240):
     """Run ``bash ARGS`` (a launcher script of tools/) with ``env``; return
     its output (stdout, then stderr), shown in the failure if it exits

@@ -66,8 +66,11 @@ def build_parser():
     parser.add_argument(
         '--compile',
         action='store_true',
-        help='compile the training step with torch.compile (mmengine\'s '
-        '`compile=True`); the first iterations are slow while it compiles')
+        help='compile the backbone with torch.compile, its forward and '
+        'backward passes (adds CompiledBackboneHook; mmengine\'s '
+        '`compile=True` in a config compiles the whole training step '
+        'instead, mmengine\'s logging and optimizer step included); the '
+        'first iterations are slow while it compiles')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -141,8 +144,9 @@ def merge_args(cfg, args):
 
     Raises:
         ConfigError: ``--amp`` on a machine without a GPU, a bad
-            ``--cfg-options`` pair, or ``--auto-scale-lr`` with a config
-            that has no ``auto_scale_lr.base_batch_size``.
+            ``--cfg-options`` pair, ``--auto-scale-lr`` with a config
+            that has no ``auto_scale_lr.base_batch_size``, or
+            ``--compile`` with a config that sets mmengine's ``compile``.
     """
     import torch
 
@@ -156,7 +160,7 @@ def merge_args(cfg, args):
     if args.channels_last:
         add_custom_hook(cfg, 'ChannelsLastHook')
     if args.compile:
-        cfg.compile = True
+        add_custom_hook(cfg, 'CompiledBackboneHook')
 
     if args.no_validate:
         cfg.val_cfg = None
@@ -189,6 +193,12 @@ def merge_args(cfg, args):
         set_dataloader_defaults(cfg, field, args, cuda_available)
 
     merge_cfg_options(cfg, args.cfg_options)
+    if args.compile and cfg.get('compile'):
+        raise ConfigError(
+            f'--compile compiles the backbone, and the config also sets '
+            f'compile={cfg.compile!r}, mmengine\'s compiling of the whole '
+            'training step: keep one of the two (drop --compile, or set '
+            '`--cfg-options compile=None`)')
     return cfg
 
 

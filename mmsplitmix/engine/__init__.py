@@ -2,12 +2,12 @@
 hooks for crash-safe checkpoints, checkpoints that fit the model and
 reproducible data loading, and hooks that run a model in a faster form."""
 from .hooks import (AtomicCheckpointHook, ChannelsLastHook,
-                    ConsistencyCheckHook, FastInferenceHook,
-                    ReproducibleDataHook)
+                    CompiledBackboneHook, ConsistencyCheckHook,
+                    FastInferenceHook, ReproducibleDataHook)
 from .schedulers import PiecewiseLinearLR, PiecewiseLinearParamScheduler
 
 __all__ = [
     'PiecewiseLinearLR', 'PiecewiseLinearParamScheduler',
     'AtomicCheckpointHook', 'ConsistencyCheckHook', 'ReproducibleDataHook',
-    'ChannelsLastHook', 'FastInferenceHook'
+    'ChannelsLastHook', 'CompiledBackboneHook', 'FastInferenceHook'
 ]

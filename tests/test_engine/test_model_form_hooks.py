@@ -1,4 +1,5 @@
-"""ChannelsLastHook and FastInferenceHook on a small classifier."""
+"""ChannelsLastHook, CompiledBackboneHook and FastInferenceHook on a small
+classifier."""
 import copy
 import logging
 from types import SimpleNamespace
@@ -9,7 +10,9 @@ from mmengine.registry import DefaultScope
 from mmpretrain.registry import HOOKS, MODELS
 
 import mmsplitmix  # noqa: F401
-from mmsplitmix.engine import ChannelsLastHook, FastInferenceHook
+from mmsplitmix.engine import (ChannelsLastHook, CompiledBackboneHook,
+                               FastInferenceHook)
+from mmsplitmix.models.speed_modes import compile_backbone
 
 
 def build_classifier(backbone):
@@ -57,6 +60,68 @@ def test_channels_last_hook(backbone):
     images = torch.rand(4, 3, 8, 8) * 255
     torch.testing.assert_close(
         predict(fast, images), predict(model, images), rtol=1e-4, atol=1e-5)
+
+
+def train_steps(model, steps=2):
+    """AdamW steps on a fixed batch; the losses."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    generator = torch.Generator().manual_seed(1)
+    images = torch.rand(4, 3, 8, 8, generator=generator)
+    targets = torch.tensor([0, 1, 2, 0])
+    losses = []
+    model.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        logits = model(
+            model.data_preprocessor(dict(inputs=list(images)), True)['inputs'],
+            mode='tensor')
+        loss = torch.nn.functional.cross_entropy(logits, targets)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    return torch.stack(losses)
+
+
+def test_compiled_backbone_hook_trains_the_same_model():
+    """The backbone is compiled in before_train, forward and backward; the
+    state dict keeps its keys and training gives the same weights."""
+    torch.manual_seed(0)
+    model = build_classifier(dict(type='SplitMixer', mixer_setting='II'))
+    compiled = copy.deepcopy(model)
+    keys = set(compiled.state_dict())
+    plain_forward = compiled.backbone.forward
+    hook = CompiledBackboneHook()
+    hook.before_train(fake_runner(compiled))
+    assert compiled.backbone.forward != plain_forward
+    assert set(compiled.state_dict()) == keys
+    torch.testing.assert_close(
+        train_steps(compiled), train_steps(model), rtol=1e-4, atol=1e-5)
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(
+            compiled.state_dict()[key], value, rtol=1e-4, atol=1e-5, msg=key)
+
+
+def test_compile_options_are_checked_early():
+    with pytest.raises(
+            TypeError,
+            match=r"torch.compile has no option 'mdoe'; it takes .*mode"):
+        CompiledBackboneHook(mdoe='max-autotune')
+    with pytest.raises(TypeError, match="no option 'fast'"):
+        FastInferenceHook(deploy=False, compile=dict(fast=True))
+    with pytest.raises(TypeError, match="no option 'full_graph'"):
+        compile_backbone(torch.nn.Linear(2, 2), full_graph=True)
+    hook = CompiledBackboneHook(mode='reduce-overhead', dynamic=False)
+    assert hook.options == dict(mode='reduce-overhead', dynamic=False)
+    assert HOOKS.get('CompiledBackboneHook') is CompiledBackboneHook
+
+
+def test_compile_backbone_of_a_model_without_one():
+    module = torch.nn.Linear(2, 2)
+    assert compile_backbone(module) is module
+    assert set(module.state_dict()) == {'weight', 'bias'}
+    inputs = torch.rand(3, 2)
+    torch.testing.assert_close(
+        module(inputs), inputs @ module.weight.T + module.bias)
 
 
 def test_fast_inference_hook_deploys_and_compiles():

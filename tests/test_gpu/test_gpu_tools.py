@@ -1,7 +1,7 @@
 """The training and testing tools on CUDA: mixed precision (--amp) in
-float16 and bfloat16, the paper's schedule in fp32 and with --amp, NCCL
-through dist_train.sh, test.py, and a killed run resumed. Skipped without
-CUDA (see conftest.py)."""
+float16 and bfloat16, --channels-last and --compile, the paper's schedule
+in fp32 and with --amp, NCCL through dist_train.sh, test.py, and a killed
+run resumed. Skipped without CUDA (see conftest.py)."""
 import math
 import pickle
 import re
@@ -70,6 +70,28 @@ def test_amp_bfloat16_training(gpu_config, tmp_path):
     assert record['forward_dtype'] == 'bfloat16'
     assert checkpoints_in(tmp_path) == ['epoch_1.pth']
     assert_finite_losses(proc.stdout + proc.stderr)
+
+
+def test_channels_last_and_compile_train_with_amp(cuda_trained, gpu_config,
+                                                  tmp_path):
+    """tools/train.py's speed switches on CUDA: the compiled backbone trains
+    channels-last under autocast, and saves the same state dict keys."""
+    proc = run_gpu_tool([
+        TOOLS / 'train.py', gpu_config, '--work-dir', tmp_path, '--amp',
+        '--channels-last', '--compile', '--cfg-options',
+        'train_cfg.max_epochs=1'
+    ])
+    output = proc.stdout + proc.stderr
+    assert 'SplitMixer is compiled for training' in output
+    assert 'channels-last memory format' in output
+    record = run_record(tmp_path)
+    assert record['param_device'] == 'cuda'
+    assert record['forward_dtype'] == 'float16'
+    assert_finite_losses(output)
+    saved = checkpoint(tmp_path / 'epoch_1.pth')['state_dict']
+    reference = checkpoint(Path(cuda_trained['work_dir']) /
+                           'epoch_1.pth')['state_dict']
+    assert list(saved) == list(reference)
 
 
 def test_paper_schedule_trains_in_fp32_and_with_amp_on_cuda(

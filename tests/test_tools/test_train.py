@@ -181,6 +181,23 @@ def test_auto_scale_lr_without_base_batch_size_is_a_clear_error(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_compile_with_mmengine_compile_in_the_config_is_a_clear_error(
+        tiny_config, tmp_path):
+    """--compile compiles the backbone; mmengine's ``compile`` compiles the
+    whole training step: one or the other, refused before anything is
+    written."""
+    proc = run_tool([
+        TOOLS / 'train.py', tiny_config, '--compile', '--cfg-options',
+        'compile=True'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert_refused(
+        proc, 2, 'train.py: error: --compile compiles the backbone, and the '
+        'config also sets compile=True', '--cfg-options compile=None')
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason='checks the error without a GPU')
 def test_amp_optim_wrapper_in_a_config_without_gpu_is_an_error(
@@ -232,7 +249,8 @@ def test_channels_last_and_compile_train_the_same_model(
     ])
     output = proc.stdout + proc.stderr
     assert 'channels-last memory format' in output
-    assert 'Model has been "compiled"' in output
+    assert 'SplitMixer is compiled for training' in output
+    assert 'Model has been "compiled"' not in output  # not mmengine's way
     # the same function: the same weights up to float rounding
     reference = state_dict(Path(trained_work_dir['work_dir']) / 'epoch_3.pth')
     for key, value in state_dict(tmp_path / 'epoch_3.pth').items():

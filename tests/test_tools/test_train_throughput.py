@@ -129,6 +129,10 @@ def test_measures_the_paper_recipe_end_to_end(tmp_path):
                 '| model alone (fixed batch) |'):
         assert row in report
     assert f"Bottleneck: the {summary['bottleneck']}" in report
+    # the warm-up is timed from the start of training, and reported
+    assert seconds['loop_warmup'] > 0
+    assert (f"Warm-up: the loop's first 1 iterations took "
+            f"{seconds['loop_warmup']:.1f} s") in report
     # The dataset was generated where asked, and training used it with the
     # config's pipeline (RandAugment included).
     assert train_throughput.cifar10_present(data_root)
@@ -196,8 +200,9 @@ def test_speed_flags_train_as_train_py(tmp_path):
     cfg = train_throughput.prepare_config(
         train_throughput.check_args(args), args, tmp_path / 'data',
         tmp_path / 'work')
-    assert cfg.compile is True
-    assert 'ChannelsLastHook' in [hook['type'] for hook in cfg.custom_hooks]
+    assert not cfg.get('compile')  # the backbone, not mmengine's train_step
+    hooks = [hook['type'] for hook in cfg.custom_hooks]
+    assert 'ChannelsLastHook' in hooks and 'CompiledBackboneHook' in hooks
     assert train_throughput.train_flags(args) == [
         '--channels-last', '--compile'
     ]

@@ -21,7 +21,9 @@ iterations:
 The slower of the last two is the bottleneck; the loop's rate also gives the
 wall time of the config's whole schedule (``train_cfg.max_epochs`` epochs of
 the 50,000 CIFAR-10 training images), validation and checkpoint saving
-excepted.
+excepted. The whole loop's warm-up is timed too, from the start of
+training: it holds the start of the dataloader workers and, with
+``--compile``, the compilation.
 
 Examples::
 
@@ -125,8 +127,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--compile',
         action='store_true',
-        help='compile the training step, as tools/train.py --compile; the '
-        'warm-up iterations then include the compilation')
+        help='compile the backbone, as tools/train.py --compile; the '
+        'warm-up iterations then include the compilation, and the report '
+        'gives their time')
     parser.add_argument(
         '--no-persistent-workers',
         action='store_true',
@@ -326,7 +329,9 @@ class MeasurementDone(Exception):
 
 def make_loop_timer(warmup: int, iters: int, device: str):
     """A hook that times ``iters`` iterations of the training loop after
-    ``warmup`` ones, then ends the run with :class:`MeasurementDone`."""
+    ``warmup`` ones, then ends the run with :class:`MeasurementDone`. The
+    warm-up is timed too, from the start of training: it holds the start
+    of the dataloader workers and, with ``--compile``, the compilation."""
     from mmengine.hooks import Hook
 
     class LoopTimerHook(Hook):
@@ -335,8 +340,13 @@ def make_loop_timer(warmup: int, iters: int, device: str):
         def __init__(self):
             self.done = 0
             self.images = 0
+            self.began = None
             self.start = None
+            self.warmup_seconds = None
             self.seconds = None
+
+        def before_train(self, runner):
+            self.began = time.perf_counter()
 
         def after_train_iter(self,
                              runner,
@@ -349,6 +359,7 @@ def make_loop_timer(warmup: int, iters: int, device: str):
             if self.done == warmup:
                 _synchronize(device)
                 self.start = time.perf_counter()
+                self.warmup_seconds = self.start - self.began
             elif self.done == warmup + iters:
                 _synchronize(device)
                 self.seconds = time.perf_counter() - self.start
@@ -455,6 +466,9 @@ def format_report(result) -> str:
         f"Implied wall time of the {summary['schedule_epochs']}-epoch "
         f"schedule (validation and checkpoint saving excepted): "
         f"{seconds['training_loop'] / 60:.1f} min.",
+        f"Warm-up: the loop's first {s['warmup']} iterations took "
+        f"{result['seconds']['loop_warmup']:.1f} s from the start of "
+        f"training (the workers' start and any compilation included).",
     ]
     return '\n'.join(lines)
 
@@ -522,6 +536,7 @@ def run(cfg, args, data_root, work_dir):
         settings=settings,
         images_per_second=rates,
         seconds=dict(
+            loop_warmup=timer.warmup_seconds,
             training_loop=timer.seconds,
             data_pipeline=data_seconds,
             model=model_seconds),

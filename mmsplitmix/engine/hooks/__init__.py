@@ -1,9 +1,10 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .consistency_check_hook import ConsistencyCheckHook
-from .model_form_hooks import ChannelsLastHook, FastInferenceHook
+from .model_form_hooks import (ChannelsLastHook, CompiledBackboneHook,
+                               FastInferenceHook)
 from .reproducible_data_hook import ReproducibleDataHook
 
 __all__ = [
     'AtomicCheckpointHook', 'ConsistencyCheckHook', 'ReproducibleDataHook',
-    'ChannelsLastHook', 'FastInferenceHook'
+    'ChannelsLastHook', 'CompiledBackboneHook', 'FastInferenceHook'
 ]

@@ -1,14 +1,16 @@
 """Hooks that run a model in a faster form computing the same function:
-the channels-last memory format, the deploy form and ``torch.compile`` for
-evaluation. ``tools/train.py --channels-last`` and ``tools/test.py
---channels-last --deploy --compile`` add them; a config can list them in
-``custom_hooks`` too."""
+the channels-last memory format, a compiled backbone for training, and the
+deploy form and a compiled backbone for evaluation. ``tools/train.py
+--channels-last --compile`` and ``tools/test.py --channels-last --deploy
+--compile`` add them; a config can list them in ``custom_hooks`` too."""
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
-from mmsplitmix.models.speed_modes import (deployable_modules,
+from mmsplitmix.models.speed_modes import (check_compile_options,
+                                           compile_backbone,
+                                           deployable_modules,
                                            switch_to_deploy, to_channels_last)
 from mmsplitmix.utils.model_wrappers import bare_model
 
@@ -52,6 +54,41 @@ class ChannelsLastHook(Hook):
 
 
 @HOOKS.register_module()
+class CompiledBackboneHook(Hook):
+    """Train with the backbone compiled by ``torch.compile``.
+
+    The backbone (the whole model if it has none) is compiled in
+    ``before_train``: after the runner has built the model, loaded or
+    resumed its checkpoint and wrapped it for distributed training. Its
+    forward and backward passes then run compiled, in training and in the
+    validation between epochs; the state dict keeps its keys. The rest of
+    the training step runs as it is: the data preprocessor, the neck, the
+    head and its loss, the optimizer wrapper and mmengine's logging.
+
+    mmengine's own ``compile=True`` in a config compiles the whole
+    ``train_step`` instead. Dynamo then traces the optimizer wrapper and
+    the message hub's history buffers too, and compiles them again each
+    time a logged value, the learning rate or the wrapper's iteration
+    count changes, until its recompile limit. ``tools/train.py --compile``
+    adds this hook instead.
+
+    Args:
+        **options: Keyword arguments of ``torch.compile``, e.g.
+            ``mode='max-autotune'``.
+    """
+
+    def __init__(self, **options):
+        check_compile_options(options)
+        self.options = options
+
+    def before_train(self, runner) -> None:
+        target = compile_backbone(bare_model(runner.model), **self.options)
+        runner.logger.info(
+            f'{type(target).__name__} is compiled for training; the first '
+            'iterations are slow while it compiles.')
+
+
+@HOOKS.register_module()
 class FastInferenceHook(Hook):
     """Evaluate the model in its deploy form and/or compiled.
 
@@ -80,6 +117,8 @@ class FastInferenceHook(Hook):
             raise TypeError('compile must be a bool or a dict of '
                             f'torch.compile options, got '
                             f'{type(compile).__name__}')
+        if isinstance(compile, dict):
+            check_compile_options(compile)
         self.deploy = deploy
         self.compile = compile
 
@@ -100,9 +139,7 @@ class FastInferenceHook(Hook):
             runner.logger.info('The model runs in its deploy form.')
         if self.compile is not False:
             options = {} if self.compile is True else self.compile
-            target = getattr(model, 'backbone', model)
-            # an instance attribute: the state dict keeps its keys
-            target.forward = torch.compile(target.forward, **options)
+            target = compile_backbone(model, **options)
             runner.logger.info(
                 f'{type(target).__name__} is compiled; the first batches '
                 'are slow while it compiles.')

@@ -6,7 +6,7 @@ Runs on one CPU or GPU (``--launcher none``), or distributed with torchrun
 the gloo backend on the CPU. ``--out FILE.pkl`` dumps the predictions (or,
 with ``--out-item metrics``, the metrics as .json/.yaml/.pkl); ``--tta``
 tests with test-time augmentation; ``--show-dir DIR`` saves the test images
-with their predictions drawn.
+with their predictions drawn, each under its path in the dataset.
 
 The checkpoint is loaded safely (weights-only unpickling plus the few types
 mmengine checkpoints hold). To load an older checkpoint that holds other
@@ -76,9 +76,8 @@ def build_parser():
     parser.add_argument(
         '--show-dir',
         help='draw the predictions on the test images and save them in this '
-        'directory, as <image file name>_0.png (mmpretrain\'s '
-        'VisualizationHook; images of the same file name in different '
-        'folders overwrite one another)')
+        'directory, each under its image\'s path in the dataset, as '
+        '<path>_0.png (e.g. cat/001.jpg_0.png; CIFAR: <index>_0.png)')
     parser.add_argument(
         '--show',
         action='store_true',
@@ -87,8 +86,8 @@ def build_parser():
         '--interval',
         type=int,
         default=1,
-        help='with --show/--show-dir, draw one test image in INTERVAL '
-        '(default: 1, every image)')
+        help='with --show/--show-dir, draw the test images whose dataset '
+        'index is a multiple of INTERVAL (default: 1, every image)')
     parser.add_argument(
         '--wait-time',
         type=float,
@@ -190,17 +189,24 @@ def use_test_time_augmentation(cfg, config_path):
 
 def show_predictions(cfg, args):
     """Switch on the config's ``VisualizationHook`` for ``--show`` or
-    ``--show-dir``.
+    ``--show-dir``, as our ``DatasetPathVisualizationHook``: each drawing
+    is named after its image's path in the dataset, so that images of the
+    same file name in different folders do not overwrite each other.
 
     Raises:
         ValueError: The config has no ``default_hooks.visualization``.
     """
+    from mmsplitmix.utils.runner_setup import hook_type_name, registry_scope
+
     hook = (cfg.get('default_hooks') or {}).get('visualization')
     if hook is None:
         raise ValueError(
             f'--show and --show-dir need a visualization hook in config '
             f'{args.config!r}: add default_hooks = dict(visualization='
             'dict(type="VisualizationHook"))')
+    if hook_type_name(hook) == 'VisualizationHook':
+        # the same drawings, named after their paths in the dataset
+        hook.type = registry_scope(cfg) + 'DatasetPathVisualizationHook'
     hook.update(
         enable=True,
         show=args.show,

@@ -23,14 +23,14 @@ def set_work_dir(cfg: Config, work_dir: Optional[str], config_path: str):
                                 osp.splitext(osp.basename(config_path))[0])
 
 
-def _hook_type_name(hook) -> Optional[str]:
+def hook_type_name(hook) -> Optional[str]:
     hook_type = hook.get('type') if isinstance(hook, dict) else None
     if isinstance(hook_type, str):
         return hook_type.split('.')[-1]
     return getattr(hook_type, '__name__', None)
 
 
-def _registry_scope(cfg: Config) -> str:
+def registry_scope(cfg: Config) -> str:
     """The prefix naming our hooks, which live in mmpretrain's registry:
     empty when the config's default scope is mmpretrain."""
     return '' if cfg.get('default_scope') == 'mmpretrain' else 'mmpretrain.'
@@ -52,10 +52,10 @@ def add_custom_hook(cfg: Config, hook_type: str, **kwargs) -> ConfigDict:
         ConfigDict: The entry, as stored in ``cfg.custom_hooks``.
     """
     custom_hooks = list(cfg.get('custom_hooks') or [])
-    names = [_hook_type_name(hook) for hook in custom_hooks]
+    names = [hook_type_name(hook) for hook in custom_hooks]
     if hook_type not in names:
         custom_hooks.append(
-            ConfigDict(type=_registry_scope(cfg) + hook_type, **kwargs))
+            ConfigDict(type=registry_scope(cfg) + hook_type, **kwargs))
         names.append(hook_type)
     cfg.custom_hooks = custom_hooks
     return cfg.custom_hooks[names.index(hook_type)]
@@ -75,7 +75,7 @@ def add_reliability_hooks(cfg: Config, strict_load_from: bool = False):
         strict_load_from (bool): Whether ``load_from`` checkpoints must fit
             the model exactly (testing) rather than partly (fine-tuning).
     """
-    scope = _registry_scope(cfg)
+    scope = registry_scope(cfg)
     default_hooks = cfg.get('default_hooks') or {}
     checkpoint = default_hooks.get('checkpoint')
     if isinstance(checkpoint, dict):
@@ -85,7 +85,7 @@ def add_reliability_hooks(cfg: Config, strict_load_from: bool = False):
             checkpoint['type'] = scope + ATOMIC_CHECKPOINT_HOOK
 
     custom_hooks = list(cfg.get('custom_hooks') or [])
-    names = [_hook_type_name(hook) for hook in custom_hooks]
+    names = [hook_type_name(hook) for hook in custom_hooks]
     if DATA_HOOK not in names:
         custom_hooks.append(ConfigDict(type=scope + DATA_HOOK))
     if CONSISTENCY_HOOK in names:

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 import mmsplitmix  # noqa: F401  (SplitMixer)
-from tests.test_tools.tools_testing import (TOOLS, assert_refused,
-                                            derived_config, free_port,
-                                            load_tool, run_launcher, run_tool,
-                                            slurm_stand_in, tool_env)
+from tests.test_tools.tools_testing import (CLASSES, IMAGES_PER_CLASS, TOOLS,
+                                            assert_refused, derived_config,
+                                            free_port, load_tool, run_launcher,
+                                            run_tool, slurm_stand_in, tool_env)
 
 
 def final_val_accuracy(trained_work_dir):
@@ -482,11 +482,40 @@ def test_show_dir_saves_the_predictions_drawn(trained_work_dir, tiny_config,
     ])
     assert printed_accuracy(proc.stdout) == pytest.approx(
         final_val_accuracy(trained_work_dir), abs=1e-4)
-    # samples 0, 5, 10, 15 and 20: blue/0, blue/5, green/2, green/7, red/4
-    drawn = sorted(path.name for path in (tmp_path / 'shown').iterdir())
-    assert drawn == [f'{i}.png_0.png' for i in (0, 2, 4, 5, 7)]
-    image = cv2.imread(str(tmp_path / 'shown' / drawn[0]))
+    # samples 0, 5, 10, 15 and 20, under their class folders
+    shown = tmp_path / 'shown'
+    drawn = sorted(
+        path.relative_to(shown).as_posix() for path in shown.rglob('*.png'))
+    assert drawn == [
+        'blue/0.png_0.png', 'blue/5.png_0.png', 'green/2.png_0.png',
+        'green/7.png_0.png', 'red/4.png_0.png'
+    ]
+    image = cv2.imread(str(shown / drawn[0]))
     assert image is not None and image.shape[0] >= 32
+
+
+def test_show_dir_keeps_images_of_the_same_name_apart(trained_work_dir,
+                                                      tiny_config, tmp_path):
+    """Every class folder has a 0.png: each drawing has a file of its own,
+    which shows that image (each class's images are of its own colour)."""
+    import cv2
+    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
+    drawing = derived_config(
+        tmp_path, tiny_config,
+        "default_hooks = dict(visualization=dict(type='VisualizationHook'))\n"
+        "visualizer = dict(type='UniversalVisualizer')\n")
+    run_tool([
+        TOOLS / 'test.py', drawing, checkpoint, '--work-dir',
+        tmp_path / 'work', '--show-dir', tmp_path / 'shown'
+    ])
+    shown = tmp_path / 'shown'
+    drawn = sorted(
+        path.relative_to(shown).as_posix() for path in shown.rglob('*.png'))
+    assert len(drawn) == len(CLASSES) * IMAGES_PER_CLASS
+    for channel, name in enumerate(CLASSES):  # red, green, blue
+        image = cv2.imread(str(shown / name / '0.png_0.png'))
+        means = image[..., ::-1].reshape(-1, 3).mean(axis=0)  # BGR to RGB
+        assert means.argmax() == channel, (name, means)
 
 
 @pytest.mark.parametrize('options,message', [

@@ -24,6 +24,8 @@ def set_work_dir(cfg: Config, work_dir: Optional[str], config_path: str):
 
 
 def hook_type_name(hook) -> Optional[str]:
+    """The class name a hook's config entry builds (``'CheckpointHook'``
+    for ``type='mmengine.CheckpointHook'``), or None if it names none."""
     hook_type = hook.get('type') if isinstance(hook, dict) else None
     if isinstance(hook_type, str):
         return hook_type.split('.')[-1]

@@ -7,8 +7,9 @@ from pathlib import Path
 import torch.distributed as dist
 import torch.nn as nn
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
+
+from mmsplitmix.utils.model_wrappers import bare_model
 
 
 @HOOKS.register_module()
@@ -33,8 +34,7 @@ class RecordRunHook(Hook):
         self._handle = None
 
     def before_train(self, runner):
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = bare_model(runner.model)
         self.record['param_device'] = next(model.parameters()).device.type
         self.record['dist_backend'] = (
             dist.get_backend() if dist.is_initialized() else None)

@@ -468,24 +468,33 @@ def test_tta_keeps_the_weights_check(trained_work_dir, tiny_config, tmp_path):
             'missing from the checkpoint: head.fc.bias') in stderr
 
 
-def test_show_dir_saves_the_predictions_drawn(trained_work_dir, tiny_config,
-                                              tmp_path):
-    import cv2
+def draw_predictions(trained_work_dir, tiny_config, tmp_path, *options):
+    """Run test.py --show-dir on the tiny run's last checkpoint, with
+    mmpretrain's VisualizationHook in the config; returns the process, the
+    folder drawn into and the drawings' paths in it, sorted."""
     checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
     drawing = derived_config(
         tmp_path, tiny_config,
         "default_hooks = dict(visualization=dict(type='VisualizationHook'))\n"
         "visualizer = dict(type='UniversalVisualizer')\n")
+    shown = tmp_path / 'shown'
     proc = run_tool([
         TOOLS / 'test.py', drawing, checkpoint, '--work-dir',
-        tmp_path / 'work', '--show-dir', tmp_path / 'shown', '--interval', '5'
+        tmp_path / 'work', '--show-dir', shown, *options
     ])
+    drawn = sorted(
+        path.relative_to(shown).as_posix() for path in shown.rglob('*.png'))
+    return proc, shown, drawn
+
+
+def test_show_dir_saves_the_predictions_drawn(trained_work_dir, tiny_config,
+                                              tmp_path):
+    import cv2
+    proc, shown, drawn = draw_predictions(trained_work_dir, tiny_config,
+                                          tmp_path, '--interval', '5')
     assert printed_accuracy(proc.stdout) == pytest.approx(
         final_val_accuracy(trained_work_dir), abs=1e-4)
     # samples 0, 5, 10, 15 and 20, under their class folders
-    shown = tmp_path / 'shown'
-    drawn = sorted(
-        path.relative_to(shown).as_posix() for path in shown.rglob('*.png'))
     assert drawn == [
         'blue/0.png_0.png', 'blue/5.png_0.png', 'green/2.png_0.png',
         'green/7.png_0.png', 'red/4.png_0.png'
@@ -499,18 +508,7 @@ def test_show_dir_keeps_images_of_the_same_name_apart(trained_work_dir,
     """Every class folder has a 0.png: each drawing has a file of its own,
     which shows that image (each class's images are of its own colour)."""
     import cv2
-    checkpoint = Path(trained_work_dir['work_dir']) / 'epoch_3.pth'
-    drawing = derived_config(
-        tmp_path, tiny_config,
-        "default_hooks = dict(visualization=dict(type='VisualizationHook'))\n"
-        "visualizer = dict(type='UniversalVisualizer')\n")
-    run_tool([
-        TOOLS / 'test.py', drawing, checkpoint, '--work-dir',
-        tmp_path / 'work', '--show-dir', tmp_path / 'shown'
-    ])
-    shown = tmp_path / 'shown'
-    drawn = sorted(
-        path.relative_to(shown).as_posix() for path in shown.rglob('*.png'))
+    _, shown, drawn = draw_predictions(trained_work_dir, tiny_config, tmp_path)
     assert len(drawn) == len(CLASSES) * IMAGES_PER_CLASS
     for channel, name in enumerate(CLASSES):  # red, green, blue
         image = cv2.imread(str(shown / name / '0.png_0.png'))

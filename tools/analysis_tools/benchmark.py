@@ -45,8 +45,9 @@ from benchmark_report import (add_speedups, best_modes, format_modes_table,
 from config_inputs import build_model_from_config, input_shape_for, load_config
 from device_info import describe_device
 from reference_mixers import has_reference, to_reference_model
-from throughput import (MODES, BenchmarkCase, measure_throughput,
-                        mode_features, profile_operators, supports_mode)
+from throughput import (MODES, BenchmarkCase, autotunes_cudnn,
+                        measure_throughput, mode_features, profile_operators,
+                        supports_mode)
 
 from mmsplitmix.analysis import get_complexity
 from mmsplitmix.utils.tool_args import check_output_file
@@ -350,8 +351,7 @@ def main(argv=None):
         warmup=args.warmup,
         repeats=args.repeats,
         torch=torch.__version__,
-        # measure_throughput's autotuner, on GPUs
-        cudnn_benchmark=device.startswith('cuda'))
+        cudnn_benchmark=autotunes_cudnn(device))
     precision = 'AMP (float16)' if args.amp else 'fp32'
     title = f"{settings['device_name']}, {precision}"
     tuning = '; cuDNN autotuner on' if settings['cudnn_benchmark'] else ''

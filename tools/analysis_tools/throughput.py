@@ -184,10 +184,16 @@ def _check(cases, device, amp, warmup, repeats) -> torch.device:
     return device
 
 
+def autotunes_cudnn(device) -> bool:
+    """Whether the measurements on ``device`` (a name or a device) run with
+    cuDNN's autotuner on: on CUDA GPUs."""
+    return torch.device(device).type == 'cuda'
+
+
 @contextlib.contextmanager
 def cudnn_autotuned(device: torch.device):
     """cuDNN's autotuner on while measuring on a GPU; restored after."""
-    if device.type != 'cuda':
+    if not autotunes_cudnn(device):
         yield
         return
     before = torch.backends.cudnn.benchmark

@@ -24,8 +24,7 @@ def _classes_of(dataloader):
 
 def _head_classes(runner):
     """The number of classes the model's head scores, or None."""
-    model = getattr(runner, 'model', None)
-    model = None if model is None else bare_model(model)
+    model = bare_model(getattr(runner, 'model', None))
     num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
     return num_classes if isinstance(num_classes, int) else None
 

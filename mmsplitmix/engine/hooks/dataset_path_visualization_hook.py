@@ -49,7 +49,7 @@ def drawn_image_name(data_sample: DataSample,
         return str(index)
     if folder:
         relative = osp.relpath(path, folder)
-        if not relative.startswith(os.pardir) and not osp.isabs(relative):
+        if not relative.startswith(os.pardir):
             return relative
     return f'{index}_{osp.basename(path)}'
 
@@ -81,11 +81,14 @@ class DatasetPathVisualizationHook(VisualizationHook):
         self._bgr = False
 
     def before_val(self, runner) -> None:
-        self._folder = image_folder(runner.val_loop.dataloader.dataset)
-        self._bgr = inputs_are_bgr(runner.model)
+        self._read_run(runner, runner.val_loop)
 
     def before_test(self, runner) -> None:
-        self._folder = image_folder(runner.test_loop.dataloader.dataset)
+        self._read_run(runner, runner.test_loop)
+
+    def _read_run(self, runner, loop) -> None:
+        """Where the loop's images come from, and in which channel order."""
+        self._folder = image_folder(loop.dataloader.dataset)
         self._bgr = inputs_are_bgr(runner.model)
 
     def _draw_samples(self,

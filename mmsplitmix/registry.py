@@ -1,24 +1,30 @@
 """The ``mmsplitmix`` registry scope.
 
-The project's modules register themselves in mmpretrain's registries (a
-``SplitMixer`` backbone is an mmpretrain model). This module adds one child
-node, with the scope ``mmsplitmix``, under each of them, so that what is
-built in that scope finds every mmpretrain and mmengine module through the
-parents.
-
-mmengine builds in this scope whatever a config inherits with
-``_base_ = ['mmsplitmix::...']`` (it tags those dicts ``_scope_='mmsplitmix'``)
-and what ``mmengine.hub.get_model('mmsplitmix::...')`` builds; it imports
-this module by name (``<scope>.registry``) to find the nodes.
+mmsplitmix registers its modules in mmpretrain's registries (a SplitMixer is
+an mmpretrain model). This module adds a child node with the scope
+``mmsplitmix`` under each of them. mmengine builds in that scope what a
+config inherits with ``_base_ = ['mmsplitmix::...']`` (it tags those dicts
+``_scope_='mmsplitmix'``) and what
+``mmengine.hub.get_model('mmsplitmix::...')`` builds, and imports this
+module by its name to find the nodes. A node finds every mmpretrain and
+mmengine module through its parents, once it has imported the packages
+that register them.
 """
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
 
 SCOPE = 'mmsplitmix'
+# What a node imports before its first look-up: mmpretrain registers its
+# modules lazily, from these packages, and so does mmsplitmix.
+LOCATIONS = [
+    'mmpretrain.datasets', 'mmpretrain.engine', 'mmpretrain.evaluation',
+    'mmpretrain.models', 'mmpretrain.visualization', 'mmsplitmix'
+]
 
 
 def _child(parent: Registry) -> Registry:
-    return Registry(parent.name, parent=parent, scope=SCOPE)
+    return Registry(
+        parent.name, parent=parent, scope=SCOPE, locations=LOCATIONS)
 
 
 RUNNERS = _child(mmpretrain_registry.RUNNERS)
@@ -44,12 +50,3 @@ METRICS = _child(mmpretrain_registry.METRICS)
 EVALUATORS = _child(mmpretrain_registry.EVALUATORS)
 VISUALIZERS = _child(mmpretrain_registry.VISUALIZERS)
 VISBACKENDS = _child(mmpretrain_registry.VISBACKENDS)
-
-__all__ = [
-    'SCOPE', 'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS',
-    'LOG_PROCESSORS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
-    'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'DATASETS',
-    'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS',
-    'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS', 'TOKENIZER',
-    'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS'
-]

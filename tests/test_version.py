@@ -4,14 +4,18 @@ import sys
 
 import pytest
 
-from mmsplitmix.version import (MINIMUM_TORCH_VERSION, check_torch_version,
-                                parse_version_info, release_of)
+import mmsplitmix
+from mmsplitmix.version import (MINIMUM_TORCH_VERSION, __version__,
+                                check_torch_version, release_of)
 from tests.test_tools.tools_testing import REPO_ROOT, tool_env
 
 
-def test_parse_version_info():
-    assert parse_version_info('1.2.0') == (1, 2, 0)
-    assert parse_version_info('1.2.0rc1') == (1, 2, 0, 'rc1')
+def test_version_numbers():
+    assert mmsplitmix.__version__ == __version__
+    assert len(release_of(__version__)) >= 2
+    # weights-only loading passes (function, name) pairs to
+    # torch.serialization.safe_globals, which torch takes from 2.6 on
+    assert release_of(MINIMUM_TORCH_VERSION) >= (2, 6)
 
 
 @pytest.mark.parametrize('text, release', [

@@ -26,7 +26,7 @@
 # GPU_CHECK_STEPS, the steps to run, comma-separated, from tests,
 # benchmark-fp32, benchmark-amp and throughput (default: all four);
 # GPU_CHECK_MODES, the benchmark's modes, space-separated (default: eager
-# channels_last deploy; the compiled modes compile every model of the
+# channels_last; the compiled modes compile every model of the
 # paper's set, which takes many minutes: add them for a separate run);
 # GPU_CHECK_THROUGHPUT_FLAGS, more options of train_throughput.py, e.g.
 # "--channels-last --compile" (default: none, the paper's recipe). On a
@@ -41,7 +41,7 @@ if [ $# -gt 1 ] || [[ ${1:-} == -* ]]; then
 fi
 
 PYTHON=${PYTHON:-python3}
-read -r -a MODES <<<"${GPU_CHECK_MODES:-eager channels_last deploy}"
+read -r -a MODES <<<"${GPU_CHECK_MODES:-eager channels_last}"
 read -r -a THROUGHPUT_FLAGS <<<"${GPU_CHECK_THROUGHPUT_FLAGS:-}"
 ALL_STEPS=tests,benchmark-fp32,benchmark-amp,throughput
 SELECTED=${GPU_CHECK_STEPS:-$ALL_STEPS}

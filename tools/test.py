@@ -1,334 +1,192 @@
-"""Test (evaluate) a checkpoint on the test set of a config and print the
-metrics.
+"""Test (evaluate) a checkpoint, as mmpretrain's tools/test.py does.
 
-Runs on one CPU or GPU (``--launcher none``), or distributed with torchrun
-(``--launcher pytorch``), slurm or MPI; without a GPU a distributed run uses
-the gloo backend on the CPU. ``--out FILE.pkl`` dumps the predictions (or,
-with ``--out-item metrics``, the metrics as .json/.yaml/.pkl); ``--tta``
-tests with test-time augmentation; ``--show-dir DIR`` saves the test images
-with their predictions drawn, each under its path in the dataset.
-
-The checkpoint is loaded safely (weights-only unpickling plus the few types
-mmengine checkpoints hold). To load an older checkpoint that holds other
-pickled objects and that you trust, pass ``--trust-checkpoint`` or set
-``MMSPLITMIX_TRUSTED_CHECKPOINTS=1``.
-
-A checkpoint whose weights do not fit the model of the config, or a test
-split whose classes differ from those the checkpoint was trained on, is
-refused with the list of differences.
+On one CPU or GPU, or distributed (torchrun, also on CPUs with gloo; slurm;
+MPI). The config's hooks load the checkpoint weights-only and refuse one
+that does not fit the model or the test split (docs/guarantees.md). Adds
+``--deploy``, ``--channels-last`` and ``--compile`` to mmpretrain's options.
 """
 import argparse
+import os
 import os.path as osp
 from copy import deepcopy
 
-from tool_options import (add_shared_options, apply_shared_options,
-                          one_line_errors, safe_loading_epilog)
 
-PRED_SUFFIXES = ('.pkl', '.pickle')
-METRIC_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
-
-
-def build_parser():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Test (evaluate) a checkpoint and print the metrics.',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=safe_loading_epilog('The checkpoint is'))
+        description='Test (and eval) a model checkpoint')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
-        '--work-dir',
-        help='the directory for the logs and metrics (default: work_dir of '
-        'the config, else ./work_dirs/<config name>)')
+        '--work-dir', help='the directory to save the file with metrics')
     parser.add_argument(
-        '--out',
-        help='dump the predictions (.pkl/.pickle) or, with --out-item '
-        'metrics, the metrics (.json/.yaml/.yml/.pkl/.pickle) to this file')
+        '--out', help='the file to output the predictions (.pkl) to')
     parser.add_argument(
         '--out-item',
-        choices=['pred', 'metrics'],
-        help='what --out holds (default: pred)')
+        choices=['metrics', 'pred'],
+        help='to output whether metrics (.json, .yaml, .pkl) or predictions '
+        '(.pkl); default: pred')
     parser.add_argument(
-        '--amp',
-        action='store_true',
-        help='mixed precision test on a GPU (test_cfg.fp16); without a '
-        'GPU it is an error')
+        '--cfg-options',
+        nargs='+',
+        metavar='KEY=VALUE',
+        help='override settings of the config, e.g. '
+        'test_dataloader.batch_size=64; no white space in a pair')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed precision (needs a GPU)')
     parser.add_argument(
         '--deploy',
         action='store_true',
-        help='evaluate the model in its deploy form (SplitMixer: '
-        'channels-last, and on CPU batches run in cache-sized slices; the '
-        'same function, faster); models without one are refused')
+        help='test the model in its deploy form (switch_to_deploy())')
     parser.add_argument(
         '--channels-last',
         action='store_true',
-        help='run the model in the channels-last memory format (any model)')
+        help='run the model in the channels-last memory format')
     parser.add_argument(
         '--compile',
         action='store_true',
-        help='compile the backbone with torch.compile; the first batches '
-        'are slow while it compiles')
-    parser.add_argument(
-        '--tta',
-        action='store_true',
-        help='test-time augmentation: the tta_model and tta_pipeline of the '
-        'config, else the average of the scores of each image and its '
-        'horizontal flip (mmpretrain\'s AverageClsScoreTTA)')
+        help='compile the backbone with torch.compile')
     parser.add_argument(
         '--show-dir',
-        help='draw the predictions on the test images and save them in this '
-        'directory, each under its image\'s path in the dataset, as '
-        '<path>_0.png (e.g. cat/001.jpg_0.png; CIFAR: <index>_0.png)')
+        help='directory where the visualization images will be saved, each '
+        'under its image\'s path in the dataset (cat/001.jpg_0.png)')
     parser.add_argument(
         '--show',
         action='store_true',
-        help='show the predictions in a window (needs a display)')
+        help='whether to display the prediction results in a window')
     parser.add_argument(
         '--interval',
         type=int,
         default=1,
-        help='with --show/--show-dir, draw the test images whose dataset '
-        'index is a multiple of INTERVAL (default: 1, every image)')
+        help='visualize the samples whose dataset index is a multiple of it')
     parser.add_argument(
         '--wait-time',
         type=float,
         default=2,
-        help='with --show, seconds each image is shown (default: 2)')
-    add_shared_options(parser, 'test_dataloader.batch_size=64')
-    return parser
-
-
-def validate_args(args):
-    """Check the command-line paths before anything heavy runs.
-
-    Raises:
-        FileNotFoundError: The config, the checkpoint or the folder of
-            ``--out`` does not exist.
-        ValueError: ``--out`` has a suffix that cannot hold what is dumped,
-            names a folder or lies in a folder that is not writable, or
-            ``--out-item`` is given without ``--out``, or ``--work-dir`` or
-            ``--show-dir`` is a file, or ``--tta`` goes with ``--show`` or
-            ``--show-dir``, or ``--interval`` or ``--wait-time`` is out of
-            range.
-    """
-    from mmsplitmix.utils.tool_args import (check_output_file,
-                                            output_dir_arg_error)
-
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config!r}')
-    if ('://' not in args.checkpoint
-            and not osp.isfile(osp.expanduser(args.checkpoint))):
-        raise FileNotFoundError(
-            f'checkpoint file not found: {args.checkpoint!r}')
-    problem = output_dir_arg_error(args.work_dir)
-    if problem:
-        raise ValueError(problem)
-    if args.out_item is not None and args.out is None:
-        raise ValueError('--out-item needs --out FILE')
-    problem = output_dir_arg_error(args.show_dir, '--show-dir')
-    if problem:
-        raise ValueError(problem)
-    if args.tta and (args.show or args.show_dir is not None):
-        raise ValueError(
-            '--tta cannot go with --show or --show-dir: mmpretrain\'s '
-            'VisualizationHook draws one image per test sample, and with '
-            '--tta a sample is several augmented views; run them separately')
-    if args.interval < 1:
-        raise ValueError(
-            f'--interval must be a positive integer, got {args.interval}')
-    if args.wait_time < 0:
-        raise ValueError(
-            f'--wait-time must be 0 or more seconds, got {args.wait_time}')
-    if args.out is not None:
-        item = args.out_item or 'pred'
-        suffixes = PRED_SUFFIXES if item == 'pred' else METRIC_SUFFIXES
-        if not args.out.lower().endswith(suffixes):
-            raise ValueError(
-                f'--out {args.out!r}: the {item} file must end with one of '
-                f'{suffixes}')
-        check_output_file('--out', args.out)
-
-
-def flip_tta_pipeline(test_pipeline, config_path):
-    """The test pipeline with its packing step replaced by mmpretrain's
-    ``TestTimeAug`` over the image and its horizontal flip, packing each.
-
-    Raises:
-        ValueError: The pipeline does not end with ``PackInputs``.
-    """
-    last = test_pipeline[-1] if test_pipeline else None
-    last_type = last.get('type') if isinstance(last, dict) else last
-    if last_type not in ('PackInputs', 'mmpretrain.PackInputs'):
-        raise ValueError(
-            f'--tta: the test pipeline of config {config_path!r} ends with '
-            f'{last_type!r}, not PackInputs, so the flips cannot be put '
-            'before it; give the config a tta_pipeline')
-    flips = [
-        dict(type='RandomFlip', prob=1.),
-        dict(type='RandomFlip', prob=0.)
+        help='display time of every window (seconds)')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='whether to disable the pin_memory option in dataloaders')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation: the config\'s tta_model and '
+        'tta_pipeline, else the average over each image and its flip')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    problems = [
+        (not osp.isfile(args.config), f'config not found: {args.config!r}'),
+        ('://' not in args.checkpoint and not osp.isfile(args.checkpoint),
+         f'checkpoint not found: {args.checkpoint!r}'),
+        (args.out_item and not args.out, '--out-item needs --out FILE'),
+        (args.out and not osp.isdir(osp.dirname(osp.abspath(args.out or ''))),
+         f'--out {args.out!r}: its folder does not exist'),
+        (args.out and (args.out_item or 'pred') == 'pred'
+         and not str(args.out).endswith(('.pkl', '.pickle')),
+         f'--out {args.out!r}: predictions are dumped to a .pkl file'),
+        (args.tta and (args.show or args.show_dir),
+         '--tta cannot go with --show or --show-dir: a sample is then '
+         'several augmented views'),
+        (args.interval < 1, f'--interval must be >= 1, got {args.interval}'),
     ]
-    return list(test_pipeline[:-1]) + [
-        dict(type='TestTimeAug', transforms=[flips, [deepcopy(last)]])
-    ]
-
-
-def use_test_time_augmentation(cfg, config_path):
-    """Test the model through the config's ``tta_model`` and
-    ``tta_pipeline``; without them, through mmpretrain's
-    ``AverageClsScoreTTA`` over each image and its horizontal flip."""
-    from mmengine.config import ConfigDict
-
-    tta_model = deepcopy(
-        cfg.get('tta_model') or dict(type='AverageClsScoreTTA'))
-    tta_pipeline = cfg.get('tta_pipeline')
-    if tta_pipeline is None:
-        tta_pipeline = flip_tta_pipeline(
-            cfg.test_dataloader.dataset.get('pipeline') or [], config_path)
-    cfg.model = ConfigDict(**tta_model, module=cfg.model)
-    cfg.test_dataloader.dataset.pipeline = tta_pipeline
-
-
-def show_predictions(cfg, args):
-    """Switch on the config's ``VisualizationHook`` for ``--show`` or
-    ``--show-dir``, as our ``DatasetPathVisualizationHook``: each drawing
-    is named after its image's path in the dataset, so that images of the
-    same file name in different folders do not overwrite each other.
-
-    Raises:
-        ValueError: The config has no ``default_hooks.visualization``.
-    """
-    from mmsplitmix.utils.runner_setup import hook_type_name, registry_scope
-
-    hook = (cfg.get('default_hooks') or {}).get('visualization')
-    if hook is None:
-        raise ValueError(
-            f'--show and --show-dir need a visualization hook in config '
-            f'{args.config!r}: add default_hooks = dict(visualization='
-            'dict(type="VisualizationHook"))')
-    if hook_type_name(hook) == 'VisualizationHook':
-        # the same drawings, named after their paths in the dataset
-        hook.type = registry_scope(cfg) + 'DatasetPathVisualizationHook'
-    hook.update(
-        enable=True,
-        show=args.show,
-        wait_time=args.wait_time,
-        out_dir=args.show_dir,
-        interval=args.interval)
+    for failed, problem in problems:
+        if failed:
+            parser.error(problem)
+    return parser, args
 
 
 def merge_args(cfg, args):
-    """Merge the command-line arguments into the config.
-
-    Raises:
-        ValueError: The config cannot test (no ``test_dataloader``,
-            ``test_cfg`` or ``test_evaluator``), has no visualization hook
-            for ``--show``/``--show-dir``, or no pipeline ending with
-            ``PackInputs`` to add the flips of ``--tta`` to.
-        ConfigError: ``--amp`` on a machine without a GPU, or a bad
-            ``--cfg-options`` pair.
-    """
-    import torch
-
-    from mmsplitmix.utils import (add_custom_hook, merge_cfg_options,
-                                  set_work_dir)
-    from mmsplitmix.utils.tool_args import check_amp_device
-
-    for part in ('test_dataloader', 'test_cfg', 'test_evaluator'):
-        if cfg.get(part) is None:
-            raise ValueError(
-                f'config {args.config!r} has no {part}; testing needs '
-                'test_dataloader, test_cfg and test_evaluator')
+    """mmpretrain's merge of the options into the config, and ours."""
+    from mmengine.config import ConfigDict, DictAction
+    from mmengine.device import get_device
 
     cfg.launcher = args.launcher
-    set_work_dir(cfg, args.work_dir, args.config)
-
-    cfg.load_from = args.checkpoint
-    cfg.resume = False
-
-    if args.channels_last:
-        add_custom_hook(cfg, 'ChannelsLastHook')
-    if args.deploy or args.compile:
-        # the flags switch on, over a FastInferenceHook the config lists
-        hook = add_custom_hook(
-            cfg, 'FastInferenceHook', deploy=False, compile=False)
-        if args.deploy:
-            hook['deploy'] = True
-        if args.compile and not hook.get('compile'):
-            hook['compile'] = True
-
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from, cfg.resume = args.checkpoint, False
     if args.amp:
-        check_amp_device('--amp',
-                         'drop --amp to test in full precision (fp32)')
+        if get_device() == 'cpu':
+            raise ValueError('--amp: mixed precision needs a GPU and none was '
+                             'found; test in full precision without --amp')
         cfg.test_cfg.fp16 = True
-
+    custom_hooks = list(cfg.get('custom_hooks') or [])
+    if args.channels_last:
+        custom_hooks.append(dict(type='mmpretrain.ChannelsLastHook'))
+    if args.deploy or args.compile:
+        custom_hooks.append(
+            dict(
+                type='mmpretrain.FastInferenceHook',
+                deploy=args.deploy,
+                compile=args.compile))
+    cfg.custom_hooks = custom_hooks
     if args.show or args.show_dir is not None:
-        show_predictions(cfg, args)
-
+        hook = (cfg.get('default_hooks') or {}).get('visualization')
+        if hook is None:
+            raise ValueError('--show and --show-dir need default_hooks.'
+                             'visualization=dict(type="VisualizationHook")')
+        if hook.type in ('VisualizationHook', 'mmpretrain.VisualizationHook'):
+            # named after each image's path in the dataset
+            hook.type = 'mmpretrain.DatasetPathVisualizationHook'
+        hook.update(
+            enable=True,
+            show=args.show,
+            wait_time=args.wait_time,
+            out_dir=args.show_dir,
+            interval=args.interval)
+    if args.tta:
+        cfg.setdefault('tta_model', dict(type='mmpretrain.AverageClsScoreTTA'))
+        if 'tta_pipeline' not in cfg:
+            pipeline = deepcopy(cfg.test_dataloader.dataset.pipeline)
+            flips = [dict(type='RandomFlip', prob=p) for p in (1., 0.)]
+            pipeline[-1] = dict(
+                type='TestTimeAug', transforms=[flips, [pipeline[-1]]])
+            cfg.tta_pipeline = pipeline
+        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     loader = deepcopy(cfg.test_dataloader)
-    loader.setdefault('pin_memory', torch.cuda.is_available())
+    loader.setdefault('pin_memory', get_device() != 'cpu')
     loader.setdefault('collate_fn', dict(type='default_collate'))
     if args.no_pin_memory:
-        loader['pin_memory'] = False
-    if loader.get('num_workers', 0) == 0:
-        loader['persistent_workers'] = False
+        loader.pin_memory = False
     cfg.test_dataloader = loader
-
-    merge_cfg_options(cfg, args.cfg_options)
-    if args.tta:
-        use_test_time_augmentation(cfg, args.config)
-    if not cfg.get('test_evaluator'):
-        raise ValueError(
-            f'test_evaluator of config {args.config!r} (with --cfg-options) '
-            'is empty: the test would compute no metrics')
+    if args.cfg_options:
+        options = argparse.Namespace()
+        DictAction(['--cfg-options'], 'options')(None, options,
+                                                 args.cfg_options)
+        cfg.merge_from_dict(options.options)
     return cfg
 
 
-def format_metrics(metrics):
-    """One ``name: value`` line per metric."""
-    lines = []
-    for name, value in metrics.items():
-        if isinstance(value, float):
-            value = f'{value:.4f}'
-        lines.append(f'{name}: {value}')
-    return '\n'.join(lines)
-
-
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        validate_args(args)
-    except (FileNotFoundError, ValueError) as error:
-        parser.error(str(error))
-    apply_shared_options(args)
-
-    # Registers SplitMixer and the runtime parts.
+    parser, args = parse_args(argv)
+    from runner_setup import (build_runner, import_mmsplitmix, load_config,
+                              one_line_errors)
+    import_mmsplitmix()
     import mmengine
-    from mmengine.dist import get_rank
     from mmengine.evaluator import DumpResults
-
-    import mmsplitmix  # noqa: F401
-    from mmsplitmix.utils import (build_runner, load_config,
-                                  safe_checkpoint_loading,
-                                  shutdown_distributed)
-
+    cfg = load_config(args.config)
     try:
-        cfg = merge_args(load_config(args.config), args)
-    except ValueError as error:  # ConfigError included
+        cfg = merge_args(cfg, args)
+    except ValueError as error:
         parser.error(str(error))
-    with one_line_errors(parser, args.cfg_options):
-        # The checkpoint must fit the model exactly.
-        runner = build_runner(cfg, strict_load_from=True)
+    with one_line_errors(parser.prog):
+        runner = build_runner(cfg)
         if args.out and args.out_item in ('pred', None):
             runner.test_evaluator.metrics.append(
                 DumpResults(out_file_path=args.out))
-        with safe_checkpoint_loading():  # the checkpoint is read safely
-            metrics = runner.test()
-
-    if get_rank() == 0:
-        print('Test metrics:\n' + format_metrics(metrics), flush=True)
-        if args.out and args.out_item == 'metrics':
+        metrics = runner.test()
+        if args.out and args.out_item == 'metrics' and runner.rank == 0:
             mmengine.dump(metrics, args.out)
-    shutdown_distributed()
 
 
 if __name__ == '__main__':

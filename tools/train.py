@@ -1,289 +1,198 @@
-"""Train a model from a config with mmengine's Runner.
+"""Train a model from a config, as mmpretrain's tools/train.py does.
 
-Runs on one CPU or GPU (``--launcher none``), or distributed with torchrun
-(``--launcher pytorch``), slurm or MPI; without a GPU a distributed run uses
-the gloo backend on the CPU. Logs, checkpoints and the dumped config land in
-the work directory.
-
-Checkpoints are loaded safely (weights-only unpickling plus the few types
-mmengine checkpoints hold). To resume or initialise from an older checkpoint
-that holds other pickled objects and that you trust, pass
-``--trust-checkpoint`` or set ``MMSPLITMIX_TRUSTED_CHECKPOINTS=1``.
-
-Checkpoints are saved atomically (a kill or a full disk never leaves a
-truncated one); ``--resume`` falls back to the newest readable checkpoint;
-a resumed run continues exactly as an uninterrupted one would (data order
-and augmentation included); a work directory holding another run's
-checkpoints is refused unless ``--resume`` or ``--new-run`` is given.
+On one CPU or GPU, or distributed: torchrun (``--launcher pytorch``, also
+on CPUs with gloo), slurm or MPI. The config's hooks give the run its
+guarantees (docs/guarantees.md); this tool adds ``--channels-last``,
+``--compile`` and ``--new-run`` to mmpretrain's options.
 """
 import argparse
 import logging
+import os
 import os.path as osp
+import shutil
+import time
 from copy import deepcopy
 
-from tool_options import (add_shared_options, apply_shared_options,
-                          one_line_errors, safe_loading_epilog)
 
-
-def build_parser():
-    parser = argparse.ArgumentParser(
-        description='Train a model (mmsplitmix / mmpretrain config).',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=safe_loading_epilog('Checkpoints (--resume, load_from) are'))
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument(
-        '--work-dir',
-        help='the directory for logs and checkpoints (default: '
-        'work_dir of the config, else ./work_dirs/<config name>)')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
         nargs='?',
         type=str,
         const='auto',
-        help='resume from the given checkpoint; without a path, from the '
-        'newest checkpoint of the work directory that loads (unreadable ones '
-        'are skipped with a warning; with none, training starts from '
-        'scratch)')
+        help='resume from the given checkpoint; without one, from the '
+        'newest readable checkpoint of the work dir')
     parser.add_argument(
         '--new-run',
         action='store_true',
-        help='start a new run in a work directory that holds the '
-        'checkpoints of an earlier run (without it that is refused); the '
-        'earlier run\'s checkpoints are moved to previous_runs/<time>/ in '
-        'the work directory')
+        help='start a new run in a work dir that holds another run\'s '
+        'checkpoints, moving them to previous_runs/<time>/ there')
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='mixed precision training on a GPU (mmengine\'s '
-        'AmpOptimWrapper, dynamic loss scaling), as the paper trained; '
-        'without a GPU it is an error')
+        help='mixed precision training (AmpOptimWrapper; needs a GPU)')
     parser.add_argument(
         '--channels-last',
         action='store_true',
-        help='run the model in the channels-last memory format (the '
-        'fastest layout for these convolutions on CPU and GPU; adds '
-        'ChannelsLastHook)')
+        help='run the model in the channels-last memory format')
     parser.add_argument(
         '--compile',
         action='store_true',
-        help='compile the backbone with torch.compile, its forward and '
-        'backward passes (adds CompiledBackboneHook; mmengine\'s '
-        '`compile=True` in a config compiles the whole training step '
-        'instead, mmengine\'s logging and optimizer step included); the '
-        'first iterations are slow while it compiles')
+        help='compile the backbone with torch.compile (forward and backward)')
     parser.add_argument(
-        '--no-validate',
-        action='store_true',
-        help='do not evaluate checkpoints during training')
+        '--no-validate', action='store_true', help='do not validate')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the learning rate by the actual total batch size over '
-        'auto_scale_lr.base_batch_size of the config')
+        help='scale the learning rate by the actual batch size over '
+        'auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--no-pin-memory', action='store_true', help='disable pin_memory')
     parser.add_argument(
         '--no-persistent-workers',
         action='store_true',
-        help='disable persistent_workers in all dataloaders: their workers '
-        'then restart each epoch (by default they persist; a resumed run '
-        'augments exactly as an uninterrupted one either way)')
-    add_shared_options(
-        parser, 'train_cfg.max_epochs=10 "optim_wrapper.optimizer.lr=0.01"')
-    return parser
-
-
-def _is_local_path(path):
-    return '://' not in path
-
-
-def validate_args(args):
-    """Check the paths given on the command line before anything heavy
-    runs.
-
-    Raises:
-        FileNotFoundError: The config or the checkpoint to resume from does
-            not exist.
-        NotADirectoryError: The work directory exists but is a file.
-        ValueError: ``--new-run`` together with ``--resume``.
-    """
-    from mmsplitmix.utils.tool_args import output_dir_arg_error
-
+        help='whether to disable the persistent_workers option in '
+        'dataloaders')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        metavar='KEY=VALUE',
+        help='override settings of the config, e.g. '
+        'train_cfg.max_epochs=10 key="[a,b]"; no white space in a pair')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
     if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config!r}')
-    if (args.resume not in (None, 'auto') and _is_local_path(args.resume)
-            and not osp.isfile(osp.expanduser(args.resume))):
-        raise FileNotFoundError(
-            f'checkpoint to resume from not found: {args.resume!r}')
-    problem = output_dir_arg_error(args.work_dir)
-    if problem:
-        raise NotADirectoryError(problem)
-    if args.new_run and args.resume is not None:
-        raise ValueError('--new-run starts a new run and --resume continues '
-                         'one: give only one of them')
-
-
-def set_dataloader_defaults(cfg, field, args, cuda_available):
-    """pin_memory when a GPU can use it, persistent workers when there are
-    workers (ReproducibleDataHook seeds each training sample, so that a
-    resumed run reproduces the augmentation with them), and batches stacked
-    in the workers; unless the config or the flags say otherwise."""
-    if cfg.get(field) is None:
-        return
-    loader = deepcopy(cfg[field])
-    loader.setdefault('pin_memory', cuda_available)
-    loader.setdefault('persistent_workers', loader.get('num_workers', 0) > 0)
-    loader.setdefault('collate_fn', dict(type='default_collate'))
-    if args.no_pin_memory:
-        loader['pin_memory'] = False
-    if args.no_persistent_workers or loader.get('num_workers', 0) == 0:
-        loader['persistent_workers'] = False
-    cfg[field] = loader
+        parser.error(f'config file not found: {args.config!r}')
+    if args.work_dir and osp.exists(args.work_dir) and \
+            not osp.isdir(args.work_dir):
+        parser.error(f'--work-dir {args.work_dir!r} is a file, not a folder')
+    if args.resume not in (None, 'auto') and '://' not in args.resume and \
+            not osp.isfile(args.resume):
+        parser.error(f'--resume: checkpoint not found: {args.resume!r}')
+    if args.new_run and args.resume:
+        parser.error('--new-run starts a new run, --resume continues one: '
+                     'give one of them')
+    return parser, args
 
 
 def merge_args(cfg, args):
-    """Merge the command-line arguments into the config.
-
-    Raises:
-        ConfigError: ``--amp`` on a machine without a GPU, a bad
-            ``--cfg-options`` pair, ``--auto-scale-lr`` with a config
-            that has no ``auto_scale_lr.base_batch_size``, or
-            ``--compile`` with a config that sets mmengine's ``compile``.
-    """
-    import torch
-
-    from mmsplitmix.utils import (add_custom_hook, merge_cfg_options,
-                                  set_work_dir)
-    from mmsplitmix.utils.tool_args import ConfigError, check_amp_device
-
-    cfg.launcher = args.launcher
-    set_work_dir(cfg, args.work_dir, args.config)
-
-    if args.channels_last:
-        add_custom_hook(cfg, 'ChannelsLastHook')
-    if args.compile:
-        add_custom_hook(cfg, 'CompiledBackboneHook')
+    """mmpretrain's merge of the options into the config, and ours."""
+    from mmengine.config import DictAction
+    from mmengine.device import get_device
 
     if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
-
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        check_amp_device('--amp',
-                         'drop --amp to train in full precision (fp32)')
+        if get_device() == 'cpu':
+            raise ValueError('--amp: mixed precision needs a GPU and none was '
+                             'found; train in full precision without --amp')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
-
+        cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
-        scale_cfg = cfg.get('auto_scale_lr')
-        if not scale_cfg or 'base_batch_size' not in scale_cfg:
-            raise ConfigError(
-                '--auto-scale-lr needs `auto_scale_lr = dict('
-                f'base_batch_size=...)` in the config {args.config!r}')
+        if 'base_batch_size' not in (cfg.get('auto_scale_lr') or {}):
+            raise ValueError('--auto-scale-lr needs auto_scale_lr = dict('
+                             'base_batch_size=...) in the config')
         cfg.auto_scale_lr.enable = True
-
-    cuda_available = torch.cuda.is_available()
+    custom_hooks = list(cfg.get('custom_hooks') or [])
+    if args.channels_last:
+        custom_hooks.append(dict(type='mmpretrain.ChannelsLastHook'))
+    if args.compile:
+        custom_hooks.append(dict(type='mmpretrain.CompiledBackboneHook'))
+    cfg.custom_hooks = custom_hooks
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        set_dataloader_defaults(cfg, field, args, cuda_available)
-
-    merge_cfg_options(cfg, args.cfg_options)
+        if cfg.get(field) is None:
+            continue
+        loader = deepcopy(cfg[field])
+        workers = loader.get('num_workers', 0) > 0
+        loader.setdefault('pin_memory', get_device() != 'cpu')
+        loader.setdefault('persistent_workers', workers)
+        loader.setdefault('collate_fn', dict(type='default_collate'))
+        if args.no_pin_memory:
+            loader.pin_memory = False
+        if args.no_persistent_workers or not workers:
+            loader.persistent_workers = False
+        cfg[field] = loader
+    if args.cfg_options:
+        options = argparse.Namespace()
+        DictAction(['--cfg-options'], 'options')(None, options,
+                                                 args.cfg_options)
+        cfg.merge_from_dict(options.options)
     if args.compile and cfg.get('compile'):
-        raise ConfigError(
-            f'--compile compiles the backbone, and the config also sets '
-            f'compile={cfg.compile!r}, mmengine\'s compiling of the whole '
-            'training step: keep one of the two (drop --compile, or set '
-            '`--cfg-options compile=None`)')
+        raise ValueError('--compile compiles the backbone, and the config '
+                         f'sets compile={cfg.compile!r} (mmengine compiles '
+                         'the whole train_step): keep one of them, e.g. with '
+                         '--cfg-options compile=None')
+    train_cfg = cfg.get('train_cfg') or {}
+    length = 'max_epochs' if train_cfg.get('by_epoch', True) else 'max_iters'
+    value = train_cfg.get(length)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f'train_cfg.{length} must be a positive int, got '
+                         f'{value!r}')
     return cfg
 
 
-def prepare_work_dir(cfg, args, config_load_from):
-    """Decide where training starts, before anything is written.
-
-    * Resuming without a named checkpoint (``--resume``, or ``resume=True``
-      in the config): the newest checkpoint of the work directory that
-      loads, with a warning for every one skipped; none: a warning that
-      training starts from scratch (from the config's ``load_from``, if
-      any).
-    * A new run: refused when the work directory holds another run's
-      checkpoints, unless ``--new-run`` (then they are moved aside).
-
-    Raises:
-        WorkDirInUseError: A new run in a used work directory.
-    """
+def move_previous_run(cfg) -> None:
+    """--new-run: move the work dir's checkpoints to previous_runs/."""
     from mmengine.logging import print_log
+    from mmpretrain.registry import HOOKS
 
-    from mmsplitmix.utils import (archive_previous_run, check_work_dir_unused,
-                                  checkpoint_location, find_resume_checkpoint)
-    from mmsplitmix.utils.tool_args import launcher_rank
+    from mmsplitmix.engine.hooks.work_dir_hook import (checkpoint_location,
+                                                       run_files)
 
-    folder, template = checkpoint_location(cfg)
-    if cfg.get('resume', False):
-        if cfg.get('load_from') is not None:
-            return  # a named checkpoint
-        found = find_resume_checkpoint(cfg.work_dir, folder, template)
-        if found is None:
-            cfg.resume = False
-            cfg.load_from = config_load_from
-            start = (f'from load_from {config_load_from!r}'
-                     if config_load_from else 'from scratch')
-            print_log(
-                f'--resume: no checkpoint to resume from in work dir '
-                f'{cfg.work_dir!r}: training starts {start}.',
-                logger='current',
-                level=logging.WARNING)
-        else:
-            cfg.load_from = found
-            print_log(f'--resume: resuming from {found!r}.', logger='current')
+    hook_cfg = (cfg.get('default_hooks') or {}).get('checkpoint')
+    location = hook_cfg and checkpoint_location(
+        osp.abspath(cfg.work_dir), HOOKS.build(deepcopy(hook_cfg)))
+    rank = os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))
+    files = run_files(osp.abspath(cfg.work_dir), *location) if location \
+        else []
+    if not files or rank != '0':
         return
-    if not args.new_run:
-        check_work_dir_unused(cfg.work_dir, folder, template)
-    elif launcher_rank(cfg.launcher) == 0:
-        moved_to = archive_previous_run(cfg.work_dir, folder, template)
-        if moved_to:
-            print_log(
-                f'--new-run: the earlier run\'s checkpoints were moved to '
-                f'{moved_to!r}.',
-                logger='current',
-                level=logging.WARNING)
+    target = osp.join(cfg.work_dir, 'previous_runs',
+                      time.strftime('%Y%m%d_%H%M%S'))
+    os.makedirs(target)
+    for path in files:
+        shutil.move(path, target)
+    print_log(
+        f'--new-run: the earlier run\'s checkpoints were moved to '
+        f'{target!r}.',
+        logger='current',
+        level=logging.WARNING)
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser, args = parse_args(argv)
+    from runner_setup import (build_runner, import_mmsplitmix, load_config,
+                              one_line_errors)
+    import_mmsplitmix()
+    cfg = load_config(args.config)
     try:
-        validate_args(args)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as error:
-        parser.error(str(error))
-    apply_shared_options(args)
-
-    # Registers SplitMixer and the runtime parts.
-    import mmsplitmix  # noqa: F401
-    from mmsplitmix.utils import (build_runner, check_train_settings,
-                                  load_config, safe_checkpoint_loading,
-                                  shutdown_distributed)
-    from mmsplitmix.utils.tool_args import ConfigError
-    from mmsplitmix.utils.work_dir import WorkDirInUseError
-
-    try:
-        cfg = load_config(args.config)
-        config_load_from = cfg.get('load_from')
         cfg = merge_args(cfg, args)
-        check_train_settings(cfg)
-        prepare_work_dir(cfg, args, config_load_from)
-    except (ConfigError, WorkDirInUseError) as error:
+    except ValueError as error:
         parser.error(str(error))
-    with one_line_errors(parser, args.cfg_options):
-        runner = build_runner(cfg)
-        # Resume and load_from read checkpoints safely.
-        with safe_checkpoint_loading():
-            runner.train()
-    shutdown_distributed()
+    if args.new_run:
+        move_previous_run(cfg)
+    with one_line_errors(parser.prog):
+        build_runner(cfg).train()
 
 
 if __name__ == '__main__':

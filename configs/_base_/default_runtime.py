@@ -1,14 +1,18 @@
 # Registries of mmpretrain; importing mmsplitmix registers SplitMixer, the
-# learning-rate schedule, the hooks and the datasets.
+# datasets, the learning-rate schedule, the hooks and the checkpoint backend.
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['mmsplitmix'], allow_failed_imports=False)
 
+# The guarantees of a run, whatever runs this config (tools/train.py and
+# test.py, mmpretrain's own tools, mim, Runner.from_cfg); see
+# docs/guarantees.md.
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # mmengine's CheckpointHook with crash-safe saving (temporary file,
-    # fsync, rename; old checkpoints removed only after the new one is safe).
+    # Atomic saves: every checkpoint and last_checkpoint goes to a temporary
+    # file that is flushed and renamed into place; outdated checkpoints are
+    # removed only once the new one is safe ('atomic_local' file backend).
     checkpoint=dict(
         type='AtomicCheckpointHook',
         interval=1,
@@ -17,11 +21,16 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )
-# Data augmentation seeded by epoch and sample, data workers with one thread
-# each (exact resumption, no CPU oversubscription); checkpoints and classes
-# that fit the model and data.
 custom_hooks = [
+    # Weights-only loading that allows the types of mmengine checkpoints
+    # and refuses any other pickled object.
+    dict(type='SafeLoadingHook'),
+    # One run per work dir; resume from the newest readable checkpoint.
+    dict(type='WorkDirHook'),
+    # Augmentation seeded by (seed, epoch, sample): a resumed run is
+    # bit-exact, with any number of data workers; one thread per worker.
     dict(type='ReproducibleDataHook'),
+    # Checkpoints, classes and schedules that fit the model and the data.
     dict(type='ConsistencyCheckHook'),
 ]
 
@@ -40,7 +49,6 @@ log_level = 'INFO'
 load_from = None
 resume = False
 # Seed 42, as the original code (its CIFAR notebook; timm's train.py, which
-# trained its ImageNet models, defaults to 42 too). The random streams still
-# differ from the original's: other data loading and augmentation code draws
-# from them. `--cfg-options randomness.seed=None` draws a fresh seed.
+# trained its ImageNet models, defaults to 42 too). `--cfg-options
+# randomness.seed=None` draws a fresh seed.
 randomness = dict(seed=42, deterministic=False)

@@ -21,7 +21,7 @@ train_pipeline = [
         scale=image_size,
         crop_ratio_range=(1.0, 1.0),
         aspect_ratio_range=(1.0, 1.0)),
-    {{_base_.torchvision_randaugment_16px}},
+    dict(type='TorchvisionRandAugment', image_size=16),
     dict(type='PackInputs'),
 ]
 test_pipeline = [

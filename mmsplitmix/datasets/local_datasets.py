@@ -1,15 +1,13 @@
-"""mmpretrain's datasets, read from a local copy that is checked up front.
+"""mmpretrain's datasets, read from a local copy that is checked first.
 
-Each class here is the mmpretrain dataset of the same name without the
-``Local`` prefix. Before reading anything it checks that the files it needs
-exist under ``data_root`` and, if some do not, raises a
-:class:`DatasetNotFoundError` that names the missing paths and draws the
-layout expected. Nothing is ever downloaded.
+Each class is the mmpretrain dataset of the same name without ``Local``.
+Before reading anything it checks that the files it needs exist and, if
+some do not, raises a :class:`DatasetNotFoundError` naming them. Nothing is
+ever downloaded; docs/datasets.md shows the layouts.
 """
 import os.path as osp
 from typing import List, Sequence
 
-import numpy as np
 from mmpretrain.datasets import (CIFAR10, CIFAR100, Flowers102, Food101,
                                  ImageNet)
 from mmpretrain.datasets.utils import check_md5
@@ -26,54 +24,33 @@ class CorruptDatasetError(ValueError):
     """A dataset's files are not those of its official release."""
 
 
-class LocalLayoutMixin:
-    """Check that a dataset's files exist before loading them.
-
-    A subclass sets ``LAYOUT`` (a drawing of the expected folder, shown in
-    the error) and implements :meth:`required_paths`.
-    """
-    LAYOUT = ''
+class _CheckedFiles:
+    """Checks the files of :meth:`required_paths` (relative to
+    :meth:`dataset_root`) before loading."""
 
     def required_paths(self) -> Sequence[str]:
-        """Paths (files or folders) the dataset reads, relative to the
-        dataset root."""
-        raise NotImplementedError
+        return ()
 
     def dataset_root(self) -> str:
-        """The folder the required paths are relative to."""
         return self.data_root
 
-    def check_layout(self) -> None:
-        """Raise :class:`DatasetNotFoundError` naming every missing path and
-        the expected layout."""
+    def load_data_list(self) -> List[dict]:
         root = self.dataset_root() or '.'
         missing = [
             osp.join(root, path) for path in self.required_paths()
             if not osp.exists(osp.join(root, path))
         ]
         if missing:
-            name = type(self).__name__
             raise DatasetNotFoundError(
-                f'{name}: dataset not found under {root!r} '
-                f'(absolute: {osp.abspath(root)}). Missing: '
-                f'{", ".join(missing)}. Nothing is downloaded; put the '
-                'dataset there (or set data_root) with this layout, drawn '
-                'for the default data_root of the configs:\n'
-                f'{self.LAYOUT}')
-
-    def load_data_list(self) -> List[dict]:
-        self.check_layout()
+                f'{type(self).__name__}: dataset not found under {root!r} '
+                f'(absolute: {osp.abspath(root)}); missing: '
+                f'{", ".join(missing)}. Nothing is downloaded: put the '
+                'dataset there, or set the dataloaders\' data_root, with the '
+                'layout docs/datasets.md shows.')
         return super().load_data_list()
 
 
-class _LocalCIFAR(LocalLayoutMixin):
-    """CIFAR without download, in BGR channel order.
-
-    The images are handed to the pipeline in BGR order, as images read
-    from files are, so a config's pipeline and ``data_preprocessor``
-    (``to_rgb=True``) treat a CIFAR image and an image file alike, e.g. in
-    ``inference_model``.
-    """
+class _LocalCIFAR(_CheckedFiles):
 
     def __init__(self, *args, download: bool = False, **kwargs):
         super().__init__(*args, download=download, **kwargs)
@@ -85,152 +62,69 @@ class _LocalCIFAR(LocalLayoutMixin):
         if self.download:
             return ()
         names = [name for name, _ in self.train_list + self.test_list]
-        names.append(self.meta['filename'])
-        return [osp.join(self.base_folder, name) for name in names]
+        return [
+            osp.join(self.base_folder, name)
+            for name in names + [self.meta['filename']]
+        ]
 
     def _check_integrity(self) -> bool:
-        """mmpretrain's check of the files' md5 sums, which reports a file
-        that differs from the official release as a dataset "not found"
-        and suggests downloading; here such files are named. With
-        ``download=True`` mmpretrain's check stands (a failure downloads
-        the archive again). mmpretrain asks twice; the sums are computed
-        once."""
+        """mmpretrain's md5 check, which reports a file that differs from
+        the official release as missing and suggests downloading: here the
+        files are named (computed once; mmpretrain asks twice)."""
         if self.download:
             return super()._check_integrity()
         if not getattr(self, '_files_verified', False):
             root = osp.join(self.dataset_root(), self.base_folder)
-            files = [(osp.join(root, name), md5)
-                     for name, md5 in self.train_list + self.test_list]
             differing = [
-                path for path, md5 in files
-                if md5 is not None and not check_md5(path, md5)
+                osp.join(root, name)
+                for name, md5 in self.train_list + self.test_list if
+                md5 is not None and not check_md5(osp.join(root, name), md5)
             ]
             if differing:
                 raise CorruptDatasetError(
-                    f'{type(self).__name__}: {len(differing)} file(s) '
-                    'differ from the official release (their md5 sums do '
-                    f'not match): {", ".join(differing)}. Damaged or made '
-                    'elsewhere, they would not give the dataset; extract '
+                    f'{type(self).__name__}: {len(differing)} file(s) differ '
+                    'from the official release (their md5 sums do not '
+                    f'match): {", ".join(differing)}. Extract '
                     f'{osp.basename(self.url)} ({self.url}) again into '
                     f'{self.dataset_root()!r}.')
             self._files_verified = True
         return True
 
-    def load_data_list(self) -> List[dict]:
-        data_list = super().load_data_list()
-        for info in data_list:
-            info['img'] = np.ascontiguousarray(info['img'][..., ::-1])
-        return data_list
-
 
 @DATASETS.register_module()
 class LocalCIFAR10(_LocalCIFAR, CIFAR10):
-    """mmpretrain's :class:`~mmpretrain.datasets.CIFAR10` read from a local
-    copy (``download`` defaults to False), with images in BGR order.
-
-    Args:
-        data_root (str): The folder that holds ``cifar-10-batches-py``.
-        split (str): 'train' or 'test'. Defaults to 'train'.
-        download (bool): Download when missing. Defaults to False.
-        **kwargs: Other arguments of
-            :class:`~mmpretrain.datasets.CIFAR10`.
-    """
-    LAYOUT = ('data/cifar10\n'
-              '└── cifar-10-batches-py  (cifar-10-python.tar.gz, extracted)\n'
-              '    ├── batches.meta\n'
-              '    ├── data_batch_1 ... data_batch_5\n'
-              '    └── test_batch')
+    """mmpretrain's :class:`~mmpretrain.datasets.CIFAR10`, never downloaded
+    unless ``download=True``; ``data_root`` holds ``cifar-10-batches-py``."""
 
 
 @DATASETS.register_module()
 class LocalCIFAR100(_LocalCIFAR, CIFAR100):
-    """mmpretrain's :class:`~mmpretrain.datasets.CIFAR100` read from a local
-    copy (``download`` defaults to False), with images in BGR order.
-
-    Args:
-        data_root (str): The folder that holds ``cifar-100-python``.
-        split (str): 'train' or 'test'. Defaults to 'train'.
-        download (bool): Download when missing. Defaults to False.
-        **kwargs: Other arguments of
-            :class:`~mmpretrain.datasets.CIFAR100`.
-    """
-    LAYOUT = ('data/cifar100\n'
-              '└── cifar-100-python  (cifar-100-python.tar.gz, extracted)\n'
-              '    ├── meta\n'
-              '    ├── train\n'
-              '    └── test')
+    """mmpretrain's :class:`~mmpretrain.datasets.CIFAR100`, never
+    downloaded unless ``download=True``; ``data_root`` holds
+    ``cifar-100-python``."""
 
 
 @DATASETS.register_module()
-class LocalFlowers102(LocalLayoutMixin, Flowers102):
-    """mmpretrain's :class:`~mmpretrain.datasets.Flowers102` with its files
-    checked before loading, and with the 102 class names (mmpretrain's
-    class has none).
-
-    Args:
-        data_root (str): The folder of the Oxford 102 Flowers dataset.
-        split (str): 'train', 'val', 'trainval' or 'test'.
-            Defaults to 'trainval'.
-        **kwargs: Other arguments of
-            :class:`~mmpretrain.datasets.Flowers102`.
-    """
+class LocalFlowers102(_CheckedFiles, Flowers102):
+    """mmpretrain's :class:`~mmpretrain.datasets.Flowers102`, with the 102
+    class names (mmpretrain's has none)."""
     METAINFO = {'classes': FLOWERS102_CATEGORIES}
-    LAYOUT = ('data/flowers102\n'
-              '├── jpg\n'
-              '│   ├── image_00001.jpg\n'
-              '│   └── ...\n'
-              '├── imagelabels.mat\n'
-              '└── setid.mat')
 
     def required_paths(self) -> Sequence[str]:
         return ('jpg', 'imagelabels.mat', 'setid.mat')
 
 
 @DATASETS.register_module()
-class LocalFood101(LocalLayoutMixin, Food101):
-    """mmpretrain's :class:`~mmpretrain.datasets.Food101` with its files
-    checked before loading.
-
-    Args:
-        data_root (str): The folder of the Food-101 dataset.
-        split (str): 'train' or 'test'. Defaults to 'train'.
-        **kwargs: Other arguments of :class:`~mmpretrain.datasets.Food101`.
-    """
-    LAYOUT = ('data/food101   (food-101.tar.gz, extracted)\n'
-              '├── images\n'
-              '│   ├── apple_pie\n'
-              '│   │   ├── 1005649.jpg\n'
-              '│   │   └── ...\n'
-              '│   └── ...\n'
-              '└── meta\n'
-              '    ├── train.txt\n'
-              '    └── test.txt')
+class LocalFood101(_CheckedFiles, Food101):
+    """mmpretrain's :class:`~mmpretrain.datasets.Food101`."""
 
     def required_paths(self) -> Sequence[str]:
         return ('images', osp.join('meta', f'{self.split}.txt'))
 
 
 @DATASETS.register_module()
-class LocalImageNet(LocalLayoutMixin, ImageNet):
-    """mmpretrain's :class:`~mmpretrain.datasets.ImageNet` with its files
-    checked before loading.
-
-    Args:
-        data_root (str): The folder of ImageNet-1k.
-        split (str): 'train', 'val' or 'test'.
-        **kwargs: Other arguments of :class:`~mmpretrain.datasets.ImageNet`.
-    """
-    LAYOUT = ('data/imagenet\n'
-              '├── meta  (optional: train.txt, val.txt, "path label" lines)\n'
-              '├── train\n'
-              '│   ├── n01440764\n'
-              '│   │   ├── n01440764_10026.JPEG\n'
-              '│   │   └── ...\n'
-              '│   └── ...\n'
-              '└── val\n'
-              '    ├── n01440764  (class folders, or flat files listed\n'
-              '    │               in meta/val.txt)\n'
-              '    └── ...')
+class LocalImageNet(_CheckedFiles, ImageNet):
+    """mmpretrain's :class:`~mmpretrain.datasets.ImageNet`."""
 
     def required_paths(self) -> Sequence[str]:
         paths = [self.data_prefix['img_path']]

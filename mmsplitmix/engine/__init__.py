@@ -1,16 +1,23 @@
-"""Runtime pieces the configs need: the learning-rate schedule of the paper,
-hooks for crash-safe checkpoints, checkpoints that fit the model and
-reproducible data loading, hooks that run a model in a faster form, and
-drawings of predictions that keep the dataset's folders."""
+"""What the configs build to run safely: the checkpoint file backend, the
+hooks and the learning-rate schedule of the paper."""
+from .checkpoint_backend import AtomicLocalBackend, CheckpointSaveError
+from .checkpoint_fit import CheckpointMismatchError
 from .hooks import (AtomicCheckpointHook, ChannelsLastHook,
                     CompiledBackboneHook, ConsistencyCheckHook,
-                    DatasetPathVisualizationHook, FastInferenceHook,
-                    ReproducibleDataHook)
+                    CorruptCheckpointError, DatasetPathVisualizationHook,
+                    FastInferenceHook, ReproducibleDataHook, SafeLoadingHook,
+                    SplitClassesError, UnsafeCheckpointError, WorkDirHook,
+                    WorkDirInUseError, read_checkpoint,
+                    safe_checkpoint_loading)
 from .schedulers import PiecewiseLinearLR, PiecewiseLinearParamScheduler
 
 __all__ = [
-    'PiecewiseLinearLR', 'PiecewiseLinearParamScheduler',
-    'AtomicCheckpointHook', 'ConsistencyCheckHook', 'ReproducibleDataHook',
-    'ChannelsLastHook', 'CompiledBackboneHook', 'FastInferenceHook',
-    'DatasetPathVisualizationHook'
+    'AtomicLocalBackend', 'CheckpointSaveError', 'CheckpointMismatchError',
+    'AtomicCheckpointHook', 'ChannelsLastHook', 'CompiledBackboneHook',
+    'ConsistencyCheckHook', 'CorruptCheckpointError',
+    'DatasetPathVisualizationHook', 'FastInferenceHook',
+    'ReproducibleDataHook', 'SafeLoadingHook', 'SplitClassesError',
+    'UnsafeCheckpointError', 'WorkDirHook', 'WorkDirInUseError',
+    'read_checkpoint', 'safe_checkpoint_loading', 'PiecewiseLinearLR',
+    'PiecewiseLinearParamScheduler'
 ]

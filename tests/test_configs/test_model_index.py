@@ -3,8 +3,13 @@ import pytest
 import yaml
 from modelindex.load_model_index import load
 
+from mmsplitmix.analysis import get_complexity
 from tests.paper_tables import EXPERIMENTS, MLP_MIXER, paper_top1
-from tests.test_configs.configs_testing import FAMILIES, PAPER_CONFIGS, REPO
+from tests.test_configs.configs_testing import (FAMILIES, PAPER_CONFIGS, REPO,
+                                                build_model,
+                                                config_input_shape,
+                                                depth_rule_flops, head_flops,
+                                                load_config)
 
 PAPER = 'https://arxiv.org/abs/2207.10255'
 
@@ -58,6 +63,24 @@ def test_metafile_counts_are_recounted_from_the_configs(
         assert (metadata.flops,
                 metadata.parameters) == (recounted[name]['flops'],
                                          recounted[name]['params']), name
+
+
+def test_the_shortcuts_of_the_recount_give_full_counts(recounted):
+    """The ``recounted`` fixture counts a CIFAR-100 network with its
+    CIFAR-10 twin, and the ImageNet networks one and two blocks deep: both
+    shortcuts give the full counts (the depth rule is checked on a
+    setting-I network the fixture counts in full)."""
+    name = 'splitmixer-i-256-8_1xb512_{}'
+    cfgs = [
+        load_config(REPO / 'configs' / 'splitmixer' /
+                    f'{name.format(dataset)}.py')
+        for dataset in ('cifar10', 'cifar100')
+    ]
+    full = get_complexity(build_model(cfgs[1]), config_input_shape(cfgs[1]))
+    assert recounted[name.format('cifar100')]['flops'] == full['flops']
+    assert head_flops(cfgs[1]) - head_flops(cfgs[0]) == 256 * 90
+    assert depth_rule_flops(cfgs[0]) == \
+        recounted[name.format('cifar10')]['flops']
 
 
 def test_mlp_mixer_count_is_the_papers(recounted):

@@ -1,4 +1,5 @@
 """Every paper experiment is a config that loads, builds and runs."""
+import copy
 import re
 
 import pytest
@@ -9,7 +10,8 @@ from tests.paper_tables import EXPERIMENTS, IMAGENET_ARCHS, SMALL_DATASETS
 from tests.test_configs.configs_testing import (PAPER_CONFIGS, REPO,
                                                 build_model,
                                                 config_input_shape,
-                                                load_config)
+                                                load_config,
+                                                without_class_count)
 from tests.test_tools.tools_testing import load_tool
 
 NAME = re.compile(r'^(?P<model>[a-z0-9-]+)_(?P<gpus>\d+)xb(?P<batch>\d+)_'
@@ -45,9 +47,23 @@ def test_config_builds_its_model(path):
     assert config_input_shape(cfg) == (3, size, size)
 
 
+# One model of each CIFAR-10 and CIFAR-100 pair: their networks differ in
+# the number of classes alone.
+CIFAR10_CONFIGS = [p for p in PAPER_CONFIGS if p.stem.endswith('_cifar10')]
+
+
+def test_cifar100_networks_are_the_cifar10_ones():
+    pairs = [(path, path.with_name(path.name.replace('_cifar10', '_cifar100')))
+             for path in CIFAR10_CONFIGS]
+    assert sum(other.is_file() for _, other in pairs) == 7  # all but MLP
+    for path, other in pairs:
+        if other.is_file():
+            assert without_class_count(load_config(path)) == \
+                without_class_count(load_config(other)), other.stem
+
+
 @pytest.mark.parametrize(
-    'path', [p for p in PAPER_CONFIGS if 'cifar' in p.stem],
-    ids=[p.stem for p in PAPER_CONFIGS if 'cifar' in p.stem])
+    'path', CIFAR10_CONFIGS, ids=[p.stem for p in CIFAR10_CONFIGS])
 def test_cifar_model_trains_and_predicts_a_tiny_batch(path):
     cfg = load_config(path)
     model = build_model(cfg)
@@ -167,8 +183,9 @@ def test_normalisation_matches_the_paper():
         mean, std = stats[dataset]
         assert pre.mean == pytest.approx([255 * m for m in mean])
         assert pre.std == pytest.approx([255 * s for s in std])
-        # Every dataset hands BGR images to the pipeline.
-        assert pre.to_rgb is True
+        # mmpretrain's CIFAR datasets give RGB images (its CIFAR configs
+        # say to_rgb=False too); image files are read in BGR order.
+        assert pre.to_rgb is not dataset.startswith('cifar')
 
 
 ORIGINAL_MODELS = [p for p in PAPER_CONFIGS if not p.stem.startswith('mlp')]
@@ -202,15 +219,22 @@ def test_initialised_head_is_pytorch_default():
 
 
 @pytest.mark.parametrize('path', PAPER_CONFIGS, ids=IDS)
-def test_config_tests_with_flip_tta(path):
+def test_config_tests_with_flip_tta(path, tmp_path, monkeypatch):
     """``tools/test.py --tta`` can add its flips to every config's test
     pipeline, and the result builds."""
     from mmengine.dataset import Compose
     from mmengine.registry import DefaultScope
 
-    flip_tta_pipeline = load_tool('test.py').flip_tta_pipeline
-    pipeline = flip_tta_pipeline(
-        load_config(path).test_dataloader.dataset.pipeline, str(path))
+    test_tool = load_tool('test.py')
+    monkeypatch.setenv('LOCAL_RANK', '0')  # parse_args sets it
+    checkpoint = tmp_path / 'epoch_1.pth'
+    checkpoint.touch()
+    _, args = test_tool.parse_args([str(path), str(checkpoint), '--tta'])
+    cfg = test_tool.merge_args(copy.deepcopy(load_config(path)), args)
+    pipeline = cfg.test_dataloader.dataset.pipeline
     assert pipeline[-1]['type'] == 'TestTimeAug'
+    flips = pipeline[-1]['transforms'][0]
+    assert [flip['prob'] for flip in flips] == [1., 0.]
+    assert cfg.model.type == 'mmpretrain.AverageClsScoreTTA'
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         Compose(pipeline)

@@ -1,5 +1,5 @@
-"""The configs' RandAugment is torchvision's RandAugment(2, 12) of the
-paper, op for op and strength for strength."""
+"""The configs' TorchvisionRandAugment is torchvision's RandAugment(2, 12)
+of the paper, op for op and strength for strength."""
 import math
 
 import numpy as np
@@ -30,12 +30,16 @@ OPS = {
 
 
 def built_randaugment(config_name):
+    """The policies and the built transform of a config's RandAugment."""
     cfg = load_config(REPO / 'configs' / config_name)
     (rand_aug, ) = [
         t for t in cfg.train_dataloader.dataset.pipeline
-        if t['type'] == 'RandAugment'
+        if t['type'] == 'TorchvisionRandAugment'
     ]
-    return rand_aug, TRANSFORMS.build(rand_aug)
+    transform = TRANSFORMS.build(rand_aug)
+    return dict(
+        num_policies=transform.num_policies,
+        policies=transform.policies), transform
 
 
 # config: the image side its RandAugment sees

@@ -1,6 +1,7 @@
-"""Missing or damaged data is a clear error; CIFAR comes in BGR; class names
-exist."""
+"""Missing or damaged data is a clear error; CIFAR comes in RGB, as from
+mmpretrain's own class; class names exist."""
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from mmsplitmix.datasets import (CorruptDatasetError, DatasetNotFoundError,
                                  LocalCIFAR10, LocalCIFAR100, LocalFlowers102,
                                  LocalFood101, LocalImageNet, local_datasets)
 
+REPO = Path(__file__).resolve().parents[2]
 CONFIGS = {
     'cifar10': 'configs/_base_/datasets/cifar10_bs512.py',
     'cifar100': 'configs/_base_/datasets/cifar100_bs512.py',
@@ -26,15 +28,13 @@ EXPECTED_IN_MESSAGE = {
     'cifar100': 'cifar-100-python',
     'flowers102': 'imagelabels.mat',
     'food101': 'meta/train.txt',
-    'in1k': 'n01440764',
+    'in1k': 'train',
 }
 
 
 @pytest.mark.parametrize('dataset', sorted(CONFIGS))
 def test_missing_dataset_names_path_and_layout(dataset, tmp_path):
-    from pathlib import Path
-    repo = Path(__file__).resolve().parents[2]
-    cfg = Config.fromfile(str(repo / CONFIGS[dataset]))
+    cfg = Config.fromfile(str(REPO / CONFIGS[dataset]))
     dataset_cfg = cfg.train_dataloader.dataset.to_dict()
     root = tmp_path / 'nowhere'
     dataset_cfg['data_root'] = str(root)
@@ -44,6 +44,7 @@ def test_missing_dataset_names_path_and_layout(dataset, tmp_path):
     message = str(info.value)
     assert str(root) in message
     assert 'Nothing is downloaded' in message
+    assert 'docs/datasets.md' in message
     assert EXPECTED_IN_MESSAGE[dataset] in message
 
 
@@ -80,7 +81,9 @@ def official_md5s(monkeypatch, root):
     return checked
 
 
-def test_cifar_images_come_in_bgr(tmp_path, monkeypatch):
+def test_cifar_images_come_in_rgb(tmp_path, monkeypatch):
+    """The images mmpretrain's CIFAR10 gives, for configs with
+    ``to_rgb=False`` as mmpretrain's CIFAR configs."""
     images = write_cifar10(tmp_path, np.random.default_rng(0))
     checked = official_md5s(monkeypatch, tmp_path)
     dataset = LocalCIFAR10(data_root=str(tmp_path), split='test')
@@ -89,8 +92,10 @@ def test_cifar_images_come_in_bgr(tmp_path, monkeypatch):
     assert len(dataset) == 3
     rgb = images['test_batch'][1].reshape(3, 32, 32).transpose(1, 2, 0)
     img = dataset.get_data_info(1)['img']
-    assert img.flags['C_CONTIGUOUS']
-    np.testing.assert_array_equal(img, rgb[..., ::-1])
+    assert img.shape == (32, 32, 3)
+    np.testing.assert_array_equal(img, rgb)
+    cfg = Config.fromfile(str(REPO / CONFIGS['cifar10']))
+    assert cfg.data_preprocessor.to_rgb is False
     assert dataset.metainfo['classes'][0] == 'airplane'
 
 

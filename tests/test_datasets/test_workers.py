@@ -6,41 +6,11 @@ import torch
 from mmengine.dataset import BaseDataset
 from torch.utils.data import DataLoader, Dataset
 
-from mmsplitmix.datasets import (EpochWorkerInit, SampleSeeding,
-                                 SplitClassesError, check_same_classes,
-                                 main_process_threads, sample_seed,
-                                 stream_seed)
-
-
-class RandomDraws(Dataset):
-    """Each item: draws of NumPy's and PyTorch's global generators, and the
-    thread count of the process that made it."""
-
-    def __len__(self):
-        return 4
-
-    def __getitem__(self, index):
-        return (np.random.rand(), torch.rand(
-            ()).item(), torch.get_num_threads())
-
-
-def draws(seed, epoch):
-    loader = DataLoader(
-        RandomDraws(),
-        batch_size=1,
-        num_workers=2,
-        worker_init_fn=EpochWorkerInit(seed, rank=0, epoch=epoch))
-    return [tuple(float(v) for v in batch) for batch in loader]
-
-
-def test_workers_are_seeded_by_epoch_and_use_one_thread():
-    first = draws(seed=3, epoch=1)
-    assert draws(seed=3, epoch=1) == first
-    assert draws(seed=3, epoch=2) != first
-    assert draws(seed=4, epoch=1) != first
-    assert {threads for _, _, threads in first} == {1}
-    # The two workers draw different numbers.
-    assert first[0][:2] != first[1][:2]
+from mmsplitmix.datasets import SampleSeeding
+from mmsplitmix.datasets.workers import (main_process_threads, sample_seed,
+                                         stream_seed)
+from mmsplitmix.engine.hooks.consistency_check_hook import (SplitClassesError,
+                                                            check_same_classes)
 
 
 def test_stream_seeds_differ_for_each_input():
@@ -71,6 +41,8 @@ def test_split_classes_must_match_the_training_split():
         check_same_classes(('a', 'b', 'c'), 'train', ('a', 'c'), 'val')
     with pytest.raises(SplitClassesError, match=r"not in train: \['d'\]"):
         check_same_classes(('a', ), 'train', ('a', 'd'), 'val')
+    with pytest.raises(SplitClassesError, match='in another order'):
+        check_same_classes(('a', 'b'), 'train', ('b', 'a'), 'val')
 
 
 class DrawingDataset(BaseDataset):

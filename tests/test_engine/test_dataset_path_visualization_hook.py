@@ -1,5 +1,6 @@
 """DatasetPathVisualizationHook: drawings named after the dataset's paths,
 chosen by dataset index."""
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -12,6 +13,8 @@ import mmsplitmix  # noqa: F401
 from mmsplitmix.engine import DatasetPathVisualizationHook
 from mmsplitmix.engine.hooks.dataset_path_visualization_hook import (
     drawn_image_name, image_folder, inputs_are_bgr)
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def sample(index=None, path=None):
@@ -71,6 +74,21 @@ def test_inputs_are_bgr_where_the_preprocessor_swaps_channels():
         model.data_preprocessor = ClsDataPreprocessor(to_rgb=to_rgb)
         assert inputs_are_bgr(model) is to_rgb
     assert inputs_are_bgr(torch.nn.Linear(1, 1)) is False
+
+
+@pytest.mark.parametrize('dataset_config, bgr', [('cifar10_bs512.py', False),
+                                                 ('food101_bs128.py', True)])
+def test_drawings_of_the_paper_datasets_keep_their_colours(
+        dataset_config, bgr):
+    """CIFAR's arrays are RGB (``to_rgb=False``), image files BGR: only the
+    latter are swapped before drawing."""
+    from mmengine.config import Config
+    from mmpretrain.models import ClsDataPreprocessor
+    cfg = Config.fromfile(
+        str(REPO / 'configs' / '_base_' / 'datasets' / dataset_config))
+    model = torch.nn.Module()
+    model.data_preprocessor = ClsDataPreprocessor(**cfg.data_preprocessor)
+    assert inputs_are_bgr(model) is bgr
 
 
 def draw(hook, batch_idx, samples, step=0):

@@ -116,14 +116,36 @@ def test_custom_points_and_begin():
 
 @pytest.mark.parametrize('kwargs, error, match', [
     (dict(), ValueError, 'needs `end`'),
-    (dict(end=4, points=[(0, 0)]), ValueError, 'at least two'),
-    (dict(end=4, points=[(0.1, 0), (1, 1)]), ValueError, 'start at 0'),
+    (dict(end=4, points=[(0, 0)]), ValueError, 'from 0 to 1'),
+    (dict(end=4, points=[]), ValueError, 'from 0 to 1'),
+    (dict(end=4, points=[(0.1, 0), (1, 1)]), ValueError, 'from 0 to 1'),
+    (dict(end=4, points=[(0, 0), (0.9, 1)]), ValueError, 'from 0 to 1'),
     (dict(end=4, points=[(0, 0), (0.5, 1), (0.5, 0),
-                         (1, 0)]), ValueError, 'increase'),
+                         (1, 0)]), ValueError, 'increase strictly'),
     (dict(end=4, points=[(0, -1), (1, 0)]), ValueError, '>= 0'),
     (dict(end=4, points='0,1'), TypeError, 'sequence'),
-    (dict(end=4, points=[(0, 0, 1), (1, 0)]), TypeError, 'pair'),
+    (dict(end=4, points=[(0, 0, 1), (1, 0)]), TypeError, 'pairs'),
+    (dict(end=4, points=[(0, True), (1, 0)]), TypeError, 'numbers'),
 ])
 def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         build(**kwargs)
+
+
+def test_default_points_are_the_papers():
+    _, scheduler = build(end=10, by_epoch=False)
+    assert scheduler.points == ((0, 0), (0.4, 1), (0.8, 0.05), (1, 0))
+    assert [scheduler.factor_at(step) for step in (3, 7, 9)] == \
+        pytest.approx([1, 0.05, 0])
+
+
+def test_epoch_config_converts_to_iterations():
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = PiecewiseLinearLR.build_iter_from_epoch(
+        optimizer, begin=1, end=3, epoch_length=4)
+    assert (scheduler.begin, scheduler.end) == (4, 12)
+    assert not scheduler.by_epoch and scheduler.span == 8
+    for kwargs in (dict(by_epoch=False, epoch_length=4), dict(epoch_length=0),
+                   dict(epoch_length=None)):
+        with pytest.raises(ValueError, match='epoch_length'):
+            PiecewiseLinearLR.build_iter_from_epoch(optimizer, end=3, **kwargs)

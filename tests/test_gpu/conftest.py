@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.test_gpu.gpu_testing import GPU_TESTS_DIR, run_gpu_tool
-from tests.test_tools.tools_testing import (TINY_CONFIG, TOOLS,
-                                            make_image_folders)
+from tests.test_gpu.gpu_testing import (GPU_TESTS_DIR, custom_hooks_with,
+                                        run_gpu_tool)
+from tests.test_tools.tools_testing import (TOOLS, make_image_folders,
+                                            tiny_config_text)
 
 requires_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason='needs a CUDA GPU')
@@ -34,17 +35,17 @@ def gpu_tiny_data(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def gpu_config(gpu_tiny_data, tmp_path_factory):
-    """The tiny config; each run records how it ran (see record_hook.py) in
-    ``<work_dir>/run_record.json``."""
+    """The tiny config, with the runtime's hooks; each run records how it
+    ran (see record_hook.py) in ``<work_dir>/run_record.json``."""
     folder = tmp_path_factory.mktemp('gpu_configs')
     base = folder / 'tiny_splitmixer.py'
-    base.write_text(TINY_CONFIG.format(root=str(gpu_tiny_data)))
+    base.write_text(tiny_config_text(gpu_tiny_data))
     config = folder / 'tiny_splitmixer_cuda.py'
     config.write_text(f'_base_ = [{str(base)!r}]\n'
                       "custom_imports = dict(imports=['mmsplitmix', "
                       "'tests.test_gpu.record_hook'], "
                       'allow_failed_imports=False)\n'
-                      "custom_hooks = [dict(type='RecordRunHook')]\n"
+                      f'{custom_hooks_with(dict(type="RecordRunHook"))}\n'
                       'randomness = dict(seed=0, deterministic=False)\n')
     return config
 

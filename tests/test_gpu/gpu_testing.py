@@ -3,9 +3,18 @@ import json
 import re
 from pathlib import Path
 
-from tests.test_tools.tools_testing import run_tool, tool_env
+from tests.test_tools.tools_testing import RUNTIME, run_tool, tool_env
 
 GPU_TESTS_DIR = Path(__file__).resolve().parent
+
+
+def custom_hooks_with(*hooks):
+    """A config line that lists the runtime's ``custom_hooks`` (the
+    guarantee hooks) and then ``hooks``: a derived config's
+    ``custom_hooks`` replaces its base's list."""
+    from mmengine.config import Config
+    runtime = Config.fromfile(str(RUNTIME)).to_dict()['custom_hooks']
+    return f'custom_hooks = {runtime + list(hooks)!r}'
 
 
 def run_gpu_tool(args, **kwargs):

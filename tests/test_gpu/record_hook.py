@@ -9,7 +9,7 @@ import torch.nn as nn
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
-from mmsplitmix.utils.model_wrappers import bare_model
+from mmsplitmix.engine.checkpoint_fit import bare_model
 
 
 @HOOKS.register_module()

@@ -145,30 +145,15 @@ def test_compile_matches_eager(name, strict_fp32, fresh_dynamo):
         rel=1e-3)
 
 
-@pytest.mark.parametrize('name', list(SETTINGS))
-def test_deploy_form_matches_eager(name, strict_fp32):
-    eager = build(name).cuda()
-    deployed = copy.deepcopy(eager)
-    deployed.switch_to_deploy()
-    out = eval_forward(deployed, inputs('cuda'))
-    assert_close(out, eval_forward(eager, inputs('cuda')), rel=1e-4)
-    # training mode runs the ordinary form
-    assert_same(
-        train_step(deployed, inputs('cuda')),
-        train_step(eager, inputs('cuda')),
-        rel=1e-4)
-
-
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
 @pytest.mark.parametrize('name', list(SETTINGS))
-def test_deploy_form_under_autocast(name, dtype, strict_fp32):
-    """Mixed-precision inference in the deploy form (``tools/test.py --amp
-    --deploy``, the benchmark's AMP deploy mode) computes the fp32
-    function up to the rounding of the half-precision type."""
+def test_channels_last_under_autocast(name, dtype, strict_fp32):
+    """Mixed-precision inference channels-last (``tools/test.py --amp
+    --channels-last``) computes the fp32 function up to the rounding of
+    the half-precision type."""
     eager = build(name).cuda()
-    deployed = copy.deepcopy(eager)
-    deployed.switch_to_deploy()
+    channels_last = to_channels_last(copy.deepcopy(eager))
     expected = eval_forward(eager, inputs('cuda'))
     with torch.autocast('cuda', dtype=dtype):
-        out = eval_forward(deployed, inputs('cuda'))
+        out = eval_forward(channels_last, inputs('cuda', torch.channels_last))
     assert_close(out, expected, rel=3e-2)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import mmsplitmix  # noqa: F401
-from mmsplitmix.utils import load_checkpoint_file
-from tests.test_gpu.gpu_testing import logged_values, run_gpu_tool, run_record
+from mmsplitmix.engine import read_checkpoint
+from tests.test_gpu.gpu_testing import (custom_hooks_with, logged_values,
+                                        run_gpu_tool, run_record)
 from tests.test_tools.tools_testing import (REPO_ROOT, TOOLS, checkpoints_in,
                                             free_port, paper_base_config,
                                             run_launcher, tool_env,
@@ -22,7 +22,7 @@ from tests.test_tools.tools_testing import (REPO_ROOT, TOOLS, checkpoints_in,
 
 
 def checkpoint(path):
-    return load_checkpoint_file(str(path), map_location='cpu')
+    return read_checkpoint(str(path), mmap=False)
 
 
 def assert_finite_losses(output):
@@ -31,9 +31,10 @@ def assert_finite_losses(output):
     assert all(math.isfinite(v) for v in losses), losses
 
 
-def printed_accuracy(stdout):
-    match = re.search(r'Test metrics:\naccuracy/top1: ([0-9.]+)', stdout)
-    assert match, stdout[-3000:]
+def tested_accuracy(output):
+    """The accuracy of the test loop's log line (``Epoch(test) ...``)."""
+    match = re.search(r'Epoch\(test\).*accuracy/top1: ([0-9.]+)', output)
+    assert match, output[-3000:]
     return float(match.group(1))
 
 
@@ -105,8 +106,7 @@ def test_paper_schedule_trains_in_fp32_and_with_amp_on_cuda(
             extra='''
 custom_imports = dict(imports=['mmsplitmix', 'tests.test_gpu.record_hook'],
                       allow_failed_imports=False)
-custom_hooks = [dict(type='RecordRunHook')]
-'''))
+''' + custom_hooks_with(dict(type='RecordRunHook')) + '\n'))
     expected = {
         (): ('OptimWrapper', 'float32', False),
         ('--amp', ): ('AmpOptimWrapper', 'float16', True),
@@ -161,7 +161,7 @@ def test_test_py_on_cuda_and_on_cpu(cuda_trained, gpu_config, tmp_path):
             tmp_path / device, '--out', out
         ],
                             env=env)
-        assert printed_accuracy(proc.stdout) == pytest.approx(
+        assert tested_accuracy(proc.stdout + proc.stderr) == pytest.approx(
             val_accuracy, abs=1e-4)
         with open(out, 'rb') as f:
             predictions[device] = pickle.load(f)
@@ -181,9 +181,9 @@ def test_resume_after_sigkill_on_cuda(cuda_trained, gpu_config, tmp_path):
         f'_base_ = [{str(gpu_config)!r}]\n'
         "custom_imports = dict(imports=['mmsplitmix', "
         "'tests.test_gpu.record_hook', 'tests.test_tools.pause_hook'], "
-        'allow_failed_imports=False)\n'
-        "custom_hooks = [dict(type='RecordRunHook'), "
-        f"dict(type='PauseAfterFirstEpochHook', marker={str(marker)!r})]\n")
+        'allow_failed_imports=False)\n' + custom_hooks_with(
+            dict(type='RecordRunHook'),
+            dict(type='PauseAfterFirstEpochHook', marker=str(marker))) + '\n')
     work_dir = tmp_path / 'work'
     env = tool_env()
     status = train_until_paused([

@@ -69,26 +69,43 @@ def test_measure_throughput_plain_module_and_errors():
         measure_throughput([BenchmarkCase('x', model, (3, 2, 2), 2, 'fast')])
 
 
+class TwoBranches(nn.Module):
+    """Two parallel linear branches whose deploy form is one layer, in the
+    manner of mmpretrain's re-parameterisable models."""
+
+    deploy_calls = 0  # of every instance, copies included
+
+    def __init__(self):
+        super().__init__()
+        self.branches = nn.ModuleList(nn.Linear(12, 3) for _ in range(2))
+        self.deploy = False
+
+    def forward(self, x):
+        x = x.flatten(1)
+        if self.deploy:
+            TwoBranches.deploy_calls += 1
+            return self.fused(x)
+        return sum(branch(x) for branch in self.branches)
+
+    def switch_to_deploy(self):
+        self.fused = nn.Linear(12, 3)
+        self.fused.weight.data = sum(b.weight.data for b in self.branches)
+        self.fused.bias.data = sum(b.bias.data for b in self.branches)
+        del self.branches
+        self.deploy = True
+
+
 def test_deploy_mode_has_no_training_step_and_leaves_model_alone():
-    from mmsplitmix.models import SplitMixer
-
-    class Classifier(nn.Module):
-
-        def __init__(self):
-            super().__init__()
-            self.backbone = SplitMixer(
-                arch=dict(embed_dims=8, depth=1, patch_size=2, kernel_size=3))
-            self.head = nn.Linear(8, 2)
-
-        def forward(self, x):
-            return self.head(self.backbone(x)[-1].mean((2, 3)))
-
-    model = Classifier()
-    case = BenchmarkCase('tiny', model, (3, 4, 4), 2, 'deploy')
+    model = TwoBranches()
+    assert throughput.supports_mode(model, 'deploy+compile')
+    assert not throughput.trains_in_mode('deploy')
+    case = BenchmarkCase('two-branches', model, (3, 2, 2), 2, 'deploy')
     (result, ) = measure_throughput([case], warmup=0, repeats=1)
     assert result['inference'] > 0
     assert result['training'] is None and result['training_time'] is None
-    assert not model.backbone.deploy  # measured on a copy
+    # the deploy form ran, on a copy
+    assert TwoBranches.deploy_calls >= 2  # the first step and one timed
+    assert not model.deploy and hasattr(model, 'branches')
 
 
 def test_best_modes_and_compile_time():
@@ -134,8 +151,18 @@ def test_best_modes_and_compile_time():
             training_time=0.25,
             inference_first_time=0.1,
             training_first_time=0.3),
+        dict(
+            base,
+            name='c',
+            mode='deploy',
+            inference=5.0,
+            training=None,
+            inference_time=0.4,
+            training_time=None,
+            inference_first_time=0.4,
+            training_first_time=None),
     ]
-    a, b = add_speedups(best_modes(measurements))
+    a, b, c = add_speedups(best_modes(measurements))
     assert (a['inference_mode'], a['training_mode']) == ('compile', 'eager')
     assert a['inference_compile_time'] == pytest.approx(5.0)
     assert a['training_compile_time'] == pytest.approx(0.1)
@@ -143,5 +170,10 @@ def test_best_modes_and_compile_time():
     assert b['inference_speedup'] == pytest.approx(2.0)
     assert b['training_speedup'] == pytest.approx(2.0)
     assert 'mode' not in a
+    # deploy modes only: no training step
+    assert c['inference_speedup'] == pytest.approx(0.25)
+    assert c['training'] is c['training_mode'] is c['training_speedup'] is None
     table = format_modes_table(measurements).splitlines()
     assert table[4] == '| b | deploy | 40.0 | - | 0.05 | - |'
+    assert format_table([c]).splitlines()[2] == (
+        '| c | 8x8 | 2 | 0M | 0M | 5.0 | deploy | - | - | 0.25x | - |')

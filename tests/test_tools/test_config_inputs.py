@@ -85,3 +85,34 @@ def test_load_and_build(tmp_path):
     empty.write_text('x = 1\n')
     with pytest.raises(ValueError, match='no `model`'):
         load_config(str(empty))
+
+
+def test_package_bases_resolve(tmp_path):
+    path = tmp_path / 'derived.py'
+    path.write_text("_base_ = ['mmsplitmix::splitmixer/"
+                    "splitmixer-ii-256-8_1xb512_cifar10.py']\n"
+                    "model = dict(backbone=dict(num_segments=4))\n")
+    cfg = load_config(str(path))
+    assert cfg.model.backbone.mixer_setting == 'II'
+    assert cfg.model.backbone.num_segments == 4
+    assert input_shape_for(cfg) == (3, 32, 32)
+
+
+def test_load_errors_name_the_file(tmp_path):
+    missing_base = tmp_path / 'missing_base.py'
+    missing_base.write_text("_base_ = ['./nowhere.py']\n")
+    with pytest.raises(
+            FileNotFoundError, match=r"missing_base\.py'.*nowhere\.py"):
+        load_config(str(missing_base))
+    failing = tmp_path / 'failing.py'
+    failing.write_text('model = dict(depth=undefined_name)\n')
+    with pytest.raises(
+            ValueError, match=r"failing\.py' could not be loaded: NameError"):
+        load_config(str(failing))
+    # a syntax error in a base ends the tool naming the base and the line
+    (tmp_path / 'broken.py').write_text('model = dict(\n\nx = 1\n')
+    derived = tmp_path / 'derived.py'
+    derived.write_text("_base_ = ['./broken.py']\n")
+    error = r"broken\.py' has a syntax error at line 1"
+    with pytest.raises(SystemExit, match=error):
+        load_config(str(derived))

@@ -81,9 +81,9 @@ def test_runs_every_step_and_sums_up(fake_python, tmp_path):
         f'-m pytest tests/test_gpu -v -rs -p no:cacheprovider '
         f'--junitxml={out}/gpu_tests.xml',
         f'tools/analysis_tools/benchmark.py --paper --device cuda --modes '
-        f'eager channels_last deploy --out {out}/benchmark_fp32.json',
+        f'eager channels_last --out {out}/benchmark_fp32.json',
         f'tools/analysis_tools/benchmark.py --paper --device cuda --amp '
-        f'--modes eager channels_last deploy --out {out}/benchmark_amp.json',
+        f'--modes eager channels_last --out {out}/benchmark_amp.json',
         f'tools/analysis_tools/train_throughput.py --amp --out '
         f'{out}/train_throughput.json',
     ]
@@ -108,11 +108,11 @@ def test_runs_every_step_and_sums_up(fake_python, tmp_path):
                      env=dict(
                          env,
                          GPU_CHECK_STEPS='benchmark-amp',
-                         GPU_CHECK_MODES='compile deploy+compile'))
+                         GPU_CHECK_MODES='compile channels_last+compile'))
     assert proc.returncode == 0, proc.stdout
     assert calls.read_text().splitlines() == [
         f'tools/analysis_tools/benchmark.py --paper --device cuda --amp '
-        f'--modes compile deploy+compile --out {out}/benchmark_amp.json'
+        f'--modes compile channels_last+compile --out {out}/benchmark_amp.json'
     ]
 
     # The training throughput with speed flags

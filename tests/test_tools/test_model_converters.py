@@ -1,4 +1,8 @@
 """Round trip of original-code (timm-style) SplitMixer checkpoints."""
+import errno
+import os
+import runpy
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +16,7 @@ from mmsplitmix.models import MIXER_SETTINGS
 from tests.original_code import (OriginalSplitMixer, OriginalStrideMixer,
                                  Residual, TimmConvMixer, original_sequential,
                                  randomise_batch_norm)
-from tests.test_tools.tools_testing import load_tool, run_tool
+from tests.test_tools.tools_testing import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools' / 'model_converters' / 'splitmixer_to_mmpretrain.py'
@@ -193,7 +197,8 @@ def test_layout_errors():
     ('splitmixer/splitmixer-i-256-8_1xb512_cifar10.py', 'I'),
     ('convmixer/convmixer-256-8_1xb512_cifar10.py', None),
 ])
-def test_paper_config_loads_converted(tmp_path, config, setting):
+def test_paper_config_loads_converted(tmp_path, config, setting, capsys,
+                                      monkeypatch):
     """A paper-size checkpoint, nested under 'state_dict' with a
     DataParallel prefix, loads strictly into the model of the paper config,
     and the converter runs as a script."""
@@ -208,8 +213,9 @@ def test_paper_config_loads_converted(tmp_path, config, setting):
                 f'module.{k}': v
                 for k, v in original.state_dict().items()
             }), src)
-    proc = run_tool([TOOL, src, dst], cwd=ROOT)
-    assert 'converted' in proc.stdout
+    monkeypatch.setattr(sys, 'argv', [str(TOOL), str(src), str(dst)])
+    runpy.run_path(str(TOOL), run_name='__main__')
+    assert f'{src} -> {dst}' in capsys.readouterr().out
     model = build_model(load_config(ROOT / 'configs' / config))
     load_checkpoint(model, str(dst), map_location='cpu', strict=True)
     model.eval()
@@ -217,6 +223,19 @@ def test_paper_config_loads_converted(tmp_path, config, setting):
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(model(x, mode='tensor'), original(x))
+
+
+def test_refusal_as_a_script(tmp_path, monkeypatch):
+    """Run as a script, the converter ends bad input with one line."""
+    missing = tmp_path / 'missing.pth'
+    monkeypatch.setattr(
+        sys, 'argv',
+        [str(TOOL), str(missing),
+         str(tmp_path / 'o.pth')])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(str(TOOL), run_name='__main__')
+    assert info.value.code == (
+        f'error: checkpoint file not found: {str(missing)!r}')
 
 
 def good_bytes(tmp_path):
@@ -230,7 +249,7 @@ def test_errors(tmp_path):
         converter.main([str(tmp_path / 'missing.pth'), str(tmp_path / 'o')])
     text = tmp_path / 'notes.pth'
     text.write_text('not a checkpoint')
-    with pytest.raises(ValueError, match='not a PyTorch checkpoint'):
+    with pytest.raises(ValueError, match='notes.pth'):
         converter.main([str(text), str(tmp_path / 'o.pth')])
     listing = tmp_path / 'list.pth'
     torch.save([1, 2, 3], listing)
@@ -246,7 +265,7 @@ def test_errors(tmp_path):
         converter.main([str(foreign), str(tmp_path / 'o.pth')])
     unsafe = tmp_path / 'unsafe.pth'
     torch.save({'state_dict': {}, 'obj': Residual(nn.Identity())}, unsafe)
-    with pytest.raises(ValueError, match=r'Refused to load.*Residual'):
+    with pytest.raises(ValueError, match=r'refused to load.*Residual'):
         converter.main([str(unsafe), str(tmp_path / 'o.pth')])
     truncated = tmp_path / 'truncated.pth'
     truncated.write_bytes(good_bytes(tmp_path)[:-100])
@@ -259,3 +278,38 @@ def test_errors(tmp_path):
     # the destination is checked before the source is read
     with pytest.raises(ValueError, match='is a folder, expected a file'):
         converter.main([str(text), str(tmp_path)])
+
+
+@pytest.mark.filterwarnings('ignore:Environment variable TORCH_FORCE')
+def test_trusted_file_loads_with_torch_override(tmp_path, monkeypatch):
+    """A file holding other pickled objects converts with PyTorch's
+    TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1, and only with it."""
+    state = OriginalSplitMixer(12, 2, 3, 2, 5, 'I').state_dict()
+    src, dst = tmp_path / 'trusted.pth', tmp_path / 'converted.pth'
+    torch.save({'state_dict': state, 'obj': Residual(nn.Identity())}, src)
+    with pytest.raises(ValueError, match='TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'):
+        converter.main([str(src), str(dst)])
+    assert not dst.exists()
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    converter.main([str(src), str(dst)])
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')
+    converted = torch.load(dst, weights_only=True)  # only tensors written
+    assert converted['meta']['source_layout'] == 'splitmixer'
+    assert len(converted['state_dict']) == len(state)
+
+
+def test_failed_write_leaves_the_destination_whole(tmp_path, monkeypatch):
+    src, dst = tmp_path / 'original.pth', tmp_path / 'converted.pth'
+    torch.save(OriginalSplitMixer(12, 2, 3, 2, 5, 'I').state_dict(), src)
+    dst.write_bytes(b'the previous file')
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(os, 'fsync', full_disk)
+    with pytest.raises(OSError, match=r"converted\.pth.*no space left"):
+        converter.main([str(src), str(dst)])
+    assert dst.read_bytes() == b'the previous file'
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'converted.pth', 'original.pth'
+    ]

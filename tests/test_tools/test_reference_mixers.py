@@ -51,7 +51,7 @@ def test_reference_mixer_matches_forward_and_backward(setting, shape,
     for (name, p1), (_, p2) in zip(mixer.named_parameters(),
                                    reference.named_parameters()):
         torch.testing.assert_close(p1.grad, p2.grad, msg=name)
-    # inference path (no autograd) gives the same values too
+    # and without autograd
     with torch.no_grad():
         torch.testing.assert_close(mixer(x), ref.detach())
 

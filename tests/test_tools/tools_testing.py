@@ -22,9 +22,10 @@ TOOLS = REPO_ROOT / 'tools'
 CLASSES = ('red', 'green', 'blue')
 IMAGES_PER_CLASS = 8
 
+# A tiny SplitMixer on the image folders of ``{root}``, with this project's
+# runtime (every guarantee hook) and random augmentation.
 TINY_CONFIG = '''
-custom_imports = dict(imports=['mmsplitmix'], allow_failed_imports=False)
-default_scope = 'mmpretrain'
+_base_ = [{runtime!r}]
 
 model = dict(
     type='ImageClassifier',
@@ -42,18 +43,26 @@ model = dict(
 data_preprocessor = dict(
     num_classes=3, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
 
-pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=32),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackInputs'),
+]
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=8,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(type='CustomDataset', data_root={root!r},
-                 pipeline=pipeline),
+                 pipeline=train_pipeline, serialize_data=False),
     sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(
     batch_size=8,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(type='CustomDataset', data_root={root!r},
-                 pipeline=pipeline),
+                 pipeline=test_pipeline, serialize_data=False),
     sampler=dict(type='DefaultSampler', shuffle=False))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = val_dataloader
@@ -64,22 +73,17 @@ param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[2])
 train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
-
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=1),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=-1),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
+    logger=dict(interval=1), checkpoint=dict(max_keep_ckpts=-1))
+env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0, deterministic=True)
-log_level = 'INFO'
-load_from = None
-resume = False
 '''
+RUNTIME = REPO_ROOT / 'configs' / '_base_' / 'default_runtime.py'
+
+
+def tiny_config_text(root):
+    """:data:`TINY_CONFIG` on the image folders of ``root``."""
+    return TINY_CONFIG.format(root=str(root), runtime=str(RUNTIME))
 
 
 def load_tool(relative_path):
@@ -177,7 +181,7 @@ def tool_env(**overrides):
     env['OMP_NUM_THREADS'] = '1'
     env['MKL_NUM_THREADS'] = '1'
     env['PYTHONWARNINGS'] = 'ignore'
-    env.pop('MMSPLITMIX_TRUSTED_CHECKPOINTS', None)
+    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
     for name in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
                  'MASTER_PORT'):
         env.pop(name, None)

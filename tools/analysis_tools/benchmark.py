@@ -5,7 +5,8 @@ All models are measured in one process, each mode of each model as its own
 copy, after warm-up, as the median of repeated steps taken round-robin (see
 ``throughput.py`` beside this script). The modes are eager,
 channels_last, compile, channels_last+compile, and deploy and
-deploy+compile for models with a deploy form (inference only). The first
+deploy+compile for models with a deploy form (mmpretrain's
+``switch_to_deploy()``, as RepVGG's; inference only). The first
 table lists every mode with the time of its first step apart (that is where
 compiling goes); the second lists each model at its best mode per kind of
 step, with parameters, FLOPs (SplitMixer paper convention) and the speed-up
@@ -44,13 +45,13 @@ from benchmark_report import (add_speedups, best_modes, format_modes_table,
                               format_table, plot_throughput, write_json)
 from config_inputs import build_model_from_config, input_shape_for, load_config
 from device_info import describe_device
+from output_paths import check_output_file
 from reference_mixers import has_reference, to_reference_model
 from throughput import (MODES, BenchmarkCase, autotunes_cudnn,
                         measure_throughput, mode_features, profile_operators,
                         supports_mode)
 
 from mmsplitmix.analysis import get_complexity
-from mmsplitmix.utils.tool_args import check_output_file
 
 #: The original code's speed comparison: ConvMixer-256/8 and SplitMixer I-IV
 #: at the CIFAR setting (32 px) and at the 224 px setting.
@@ -90,14 +91,15 @@ LARGE_INPUT_BATCH = 64
 
 def configs_root() -> Path:
     """The ``configs`` folder that comes with the imported mmsplitmix (its
-    source tree, or the copy an installed package ships)."""
-    from mmsplitmix.apis.model_zoo import find_resource
-    root = find_resource('configs')
-    if root is None:
+    source tree, or the copy an installed package ships), beside its
+    ``model-index.yml``."""
+    from mmsplitmix.apis import model_index_path
+    index = model_index_path()
+    if index is None or not (index.parent / 'configs').is_dir():
         raise FileNotFoundError(
             'cannot find the configs folder of mmsplitmix: install it from '
             'a clone of the repository, or pass config files')
-    return root
+    return index.parent / 'configs'
 
 
 def parse_args(argv=None):

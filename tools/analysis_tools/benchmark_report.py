@@ -26,7 +26,8 @@ def best_modes(measurements: Sequence[dict]) -> List[dict]:
     of step, the throughput of its fastest mode, that mode
     (``{kind}_mode``), and the extra time its first step took
     (``{kind}_compile_time``: first step minus median step, the cost of
-    compiling in compile modes)."""
+    compiling in compile modes); all None for a kind no mode of the model
+    has (training, when only deploy modes were measured)."""
     by_name: Dict[str, dict] = {}
     for m in measurements:
         best = by_name.setdefault(
@@ -35,6 +36,9 @@ def best_modes(measurements: Sequence[dict]) -> List[dict]:
                 for key, value in m.items()
                 if key not in ('mode', ) and not key.startswith(KINDS)
             })
+        for kind in KINDS:
+            for key in ('', '_mode', '_time', '_compile_time'):
+                best.setdefault(kind + key, None)
         for kind in KINDS:
             if m[kind] is None or (best.get(kind) is not None
                                    and best[kind] >= m[kind]):
@@ -61,9 +65,15 @@ def add_speedups(results: Sequence[dict]) -> List[dict]:
         base = baselines.setdefault(_group_key(result), result)
         result = dict(result)
         for kind in KINDS:
-            result[f'{kind}_speedup'] = result[kind] / base[kind]
+            result[f'{kind}_speedup'] = None if not (
+                result[kind] and base[kind]) else result[kind] / base[kind]
         out.append(result)
     return out
+
+
+def _cell(value, fmt: str, unit: str = '') -> str:
+    """A table cell: ``value`` formatted, or '-' for None."""
+    return '-' if value is None else format(value, fmt) + unit
 
 
 def format_table(results: Sequence[dict]) -> str:
@@ -78,19 +88,18 @@ def format_table(results: Sequence[dict]) -> str:
         lines.append(f"| {r['name']} | {h}x{w} | {r['batch_size']} "
                      f"| {format_millions(r['params'])} "
                      f"| {format_millions(r['flops'], 1)} "
-                     f"| {r['inference']:.1f} | {r['inference_mode']} "
-                     f"| {r['training']:.1f} | {r['training_mode']} "
-                     f"| {r['inference_speedup']:.2f}x "
-                     f"| {r['training_speedup']:.2f}x |")
+                     f"| {_cell(r['inference'], '.1f')} "
+                     f"| {_cell(r['inference_mode'], '')} "
+                     f"| {_cell(r['training'], '.1f')} "
+                     f"| {_cell(r['training_mode'], '')} "
+                     f"| {_cell(r['inference_speedup'], '.2f', 'x')} "
+                     f"| {_cell(r['training_speedup'], '.2f', 'x')} |")
     return '\n'.join(lines)
 
 
 def format_modes_table(measurements: Sequence[dict]) -> str:
     """A Markdown table of every model in every mode measured, with the
     time of the first step apart (it includes compiling)."""
-
-    def cell(value, fmt):
-        return '-' if value is None else format(value, fmt)
 
     lines = [
         '| Model | Mode | Inference (img/s) | Training (img/s) '
@@ -99,10 +108,10 @@ def format_modes_table(measurements: Sequence[dict]) -> str:
     ]
     for m in measurements:
         lines.append(f"| {m['name']} | {m['mode']} "
-                     f"| {cell(m['inference'], '.1f')} "
-                     f"| {cell(m['training'], '.1f')} "
-                     f"| {cell(m['inference_first_time'], '.2f')} "
-                     f"| {cell(m['training_first_time'], '.2f')} |")
+                     f"| {_cell(m['inference'], '.1f')} "
+                     f"| {_cell(m['training'], '.1f')} "
+                     f"| {_cell(m['inference_first_time'], '.2f')} "
+                     f"| {_cell(m['training_first_time'], '.2f')} |")
     return '\n'.join(lines)
 
 
@@ -142,7 +151,10 @@ def plot_throughput(path: str, results: Sequence[dict], title: str) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(12, 5))
     for ax, kind in zip(axes, ('inference', 'training')):
         for index, size in enumerate(sizes):
-            group = [r for r in results if tuple(r['input_shape'][1:]) == size]
+            group = [
+                r for r in results
+                if tuple(r['input_shape'][1:]) == size and r[kind] is not None
+            ]
             ax.scatter([r['flops'] / 1e6 for r in group],
                        [r[kind] for r in group],
                        marker=markers[index % len(markers)],

@@ -4,7 +4,10 @@ The input size of a config is the image size its test pipeline produces: the
 size set by the last resize or crop transform, or the native size of the
 dataset when the pipeline leaves images as they are (CIFAR's 32 x 32).
 """
+import importlib
 import os.path as osp
+import sys
+from pathlib import Path
 from typing import Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
@@ -26,13 +29,27 @@ _DATASET_WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset', 'KFoldDataset')
 _UNKNOWN = 'unknown'
 
 
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a config file and merge command-line overrides.
+def runner_setup():
+    """``tools/runner_setup.py``, with which tools/train.py and
+    tools/test.py load configs and build runners, imported by name as they
+    import it."""
+    tools_dir = str(Path(__file__).resolve().parents[1])
+    sys.path.insert(0, tools_dir)
+    try:
+        return importlib.import_module('runner_setup')
+    finally:
+        sys.path.remove(tools_dir)
 
-    ``custom_imports`` of the config are imported, and so is
-    :mod:`mmsplitmix`, which registers the SplitMixer backbone. Errors in
-    the file or its bases name the file (:func:`mmsplitmix.utils.
-    load_config`).
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config file as tools/train.py does, and merge command-line
+    overrides.
+
+    The file is read inside :func:`mmsplitmix.package_configs`, so that
+    ``mmsplitmix::`` and ``mmpretrain::`` bases resolve; ``custom_imports``
+    of the config are imported, and so is :mod:`mmsplitmix`, which registers
+    the SplitMixer backbone. A syntax error in the file or a base ends the
+    tool with a message naming that file and line.
 
     Args:
         path (str): Path of a python config file.
@@ -41,6 +58,11 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
 
     Returns:
         Config: The config.
+
+    Raises:
+        FileNotFoundError: The file, or a file it names, does not exist.
+        ValueError: The code of the config fails, or it has no ``model``;
+            the message names the file.
     """
     if not isinstance(path, (str, bytes)) and not hasattr(path, '__fspath__'):
         raise TypeError(
@@ -48,9 +70,15 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     path = str(path)
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
-    # importing mmsplitmix registers SplitMixer
-    from mmsplitmix.utils import load_config as load_config_file
-    cfg = load_config_file(path)
+    try:
+        cfg = runner_setup().load_config(path)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(
+            f'config file {path!r}: a file it needs was not found: '
+            f'{error}') from None
+    except Exception as error:  # noqa: BLE001 - code in the config failed
+        raise ValueError(f'config file {path!r} could not be loaded: '
+                         f'{type(error).__name__}: {error}') from None
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if 'model' not in cfg:

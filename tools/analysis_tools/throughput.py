@@ -31,7 +31,7 @@ from mmsplitmix.models.speed_modes import (deployable_modules,
 #: The modes, each a '+'-joined set of: ``channels_last`` (model and inputs
 #: in the channels-last memory format), ``compile`` (``torch.compile`` with
 #: its default options) and ``deploy`` (the model's deploy form, for models
-#: that offer one, inference only; SplitMixer's implies channels-last).
+#: that offer one through ``switch_to_deploy()``; inference only).
 MODES = ('eager', 'channels_last', 'compile', 'channels_last+compile',
          'deploy', 'deploy+compile')
 _FEATURES = ('channels_last', 'compile', 'deploy')

@@ -36,6 +36,7 @@ Examples::
         --batch-size 32 --warmup 2 --iters 4 --num-workers 2
 """
 import argparse
+import functools
 import importlib.util
 import json
 import math
@@ -48,7 +49,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from config_inputs import runner_setup
 from device_info import describe_device
+from output_paths import check_output_dir, check_output_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = (
@@ -150,11 +153,7 @@ def parse_args(argv=None):
 def check_args(args):
     """Refuse bad options before anything is generated or built; returns
     the config."""
-    from mmengine.config import Config
-
-    from mmsplitmix.utils.tool_args import (check_amp_device,
-                                            check_output_file,
-                                            output_dir_arg_error)
+    from mmengine.device import get_device
 
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config!r}')
@@ -165,16 +164,14 @@ def check_args(args):
             raise ValueError(
                 f'--{name.replace("_", "-")} must be >= {low}, got {value}')
     for name in ('data_root', 'work_dir'):
-        problem = output_dir_arg_error(
-            getattr(args, name), f'--{name.replace("_", "-")}')
-        if problem:
-            raise NotADirectoryError(problem)
+        check_output_dir(f'--{name.replace("_", "-")}', getattr(args, name))
     if args.out:
         check_output_file('--out', args.out)
-    if args.amp:
-        check_amp_device('--amp',
-                         'drop --amp to measure in full precision (fp32)')
-    cfg = Config.fromfile(args.config)
+    if args.amp and get_device() == 'cpu':
+        raise ValueError('--amp: mixed precision needs a GPU and none was '
+                         'found; drop --amp to measure in full precision '
+                         '(fp32)')
+    cfg = runner_setup().load_config(args.config)
     dataset = cfg.get('train_dataloader', {}).get('dataset', {})
     if dataset.get('type') not in CIFAR10_TYPES:
         raise ValueError(
@@ -267,6 +264,7 @@ def register_generated_dataset():
         name=GENERATED_DATASET, module=GeneratedCIFAR10, force=True)
 
 
+@functools.lru_cache(maxsize=None)
 def load_train_tool():
     """tools/train.py as a module: the Runner is set up as it sets it up."""
     tools_dir = str(REPO_ROOT / 'tools')
@@ -294,10 +292,8 @@ def prepare_config(cfg, args, data_root, work_dir):
     """The config as ``tools/train.py --no-validate`` (and ``--amp``) would
     run it, reading the generated dataset with the config's training
     pipeline."""
-    from mmsplitmix.utils import check_train_settings
-
     train_tool = load_train_tool()
-    train_args = train_tool.build_parser().parse_args(
+    _, train_args = train_tool.parse_args(
         [args.config, '--work-dir',
          str(work_dir), '--no-validate'] + train_flags(args) +
         (['--cfg-options'] + args.cfg_options if args.cfg_options else []))
@@ -312,9 +308,7 @@ def prepare_config(cfg, args, data_root, work_dir):
     logger = cfg.get('default_hooks', {}).get('logger')
     if logger is not None:
         logger.interval = min(logger.get('interval', 10), 10)
-    cfg = train_tool.merge_args(cfg, train_args)
-    check_train_settings(cfg)
-    return cfg
+    return train_tool.merge_args(cfg, train_args)
 
 
 def _synchronize(device: str) -> None:
@@ -479,7 +473,6 @@ def run(cfg, args, data_root, work_dir):
     from mmengine.device import get_device
 
     import mmsplitmix  # noqa: F401  (registers the datasets and SplitMixer)
-    from mmsplitmix.utils import build_runner
 
     if cifar10_present(data_root):
         print(f'using the dataset in {data_root}')
@@ -489,7 +482,7 @@ def run(cfg, args, data_root, work_dir):
         write_cifar10(data_root, args.num_images)
     register_generated_dataset()
     cfg = prepare_config(cfg, args, data_root, work_dir)
-    runner = build_runner(cfg)
+    runner = runner_setup().build_runner(cfg)
     device = get_device()
     loader = runner.build_dataloader(cfg.train_dataloader, seed=runner.seed)
     dataset_images = len(loader.dataset)

@@ -53,7 +53,10 @@ Load the result into the config of the same model: a StrideMixer into
 
 The source may hold the state dict at its top level or under
 ``state_dict`` (a ``module.`` prefix from DataParallel is removed). It is
-read with ``torch.load(weights_only=True)``, which runs no pickled code.
+read weights-only, which runs no pickled code; a file you trust that holds
+other objects loads with PyTorch's ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``.
+The result is written through a temporary file, so that an existing
+destination is replaced whole or left as it was.
 
 Example::
 
@@ -61,6 +64,8 @@ Example::
         splitmixer_i_cifar10.pth splitmixer-i-256-8_1xb512_cifar10.pth
 """
 import argparse
+import io
+import os
 import os.path as osp
 import re
 import sys
@@ -69,9 +74,9 @@ from typing import Callable, Dict, Iterable, List, Tuple
 
 import torch
 
-from mmsplitmix.utils import (UnsafeCheckpointError, atomic_write,
-                              load_checkpoint_file)
-from mmsplitmix.utils.tool_args import check_output_file
+from mmsplitmix.engine import (AtomicLocalBackend, UnsafeCheckpointError,
+                               read_checkpoint)
+from mmsplitmix.engine.hooks.safe_loading_hook import full_unpickling_forced
 
 _SPLITMIXER_BLOCK = re.compile(r'^mixer_blocks\.(\d+)\.(.+)$')
 _STRIDE_SPATIAL = re.compile(r'^spatial_mixer\.(\d+)\.(fn\..+)$')
@@ -294,22 +299,30 @@ def stride_mixer_kernel(
 
 
 def load_original_state_dict(path: str) -> Dict[str, torch.Tensor]:
-    """Read the state dict of a checkpoint of the original code, safely
-    (:func:`mmsplitmix.utils.load_checkpoint_file`).
+    """Read the state dict of a checkpoint of the original code
+    weights-only (:func:`mmsplitmix.engine.read_checkpoint`), or with full
+    unpickling where ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set.
 
     Raises:
         FileNotFoundError: When ``path`` does not exist.
         ValueError: When ``path`` is not a complete PyTorch checkpoint,
-            holds objects that safe loading refuses, or has no dict of
-            tensors at its top level or under ``state_dict``.
+            holds objects that weights-only loading refuses, or has no dict
+            of tensors at its top level or under ``state_dict``.
     """
-    try:
-        checkpoint = load_checkpoint_file(path, map_location='cpu')
-    except UnsafeCheckpointError as error:
-        raise ValueError(f'{error} Or save only the model\'s state_dict.') \
-            from None
-    except RuntimeError as error:
-        raise ValueError(str(error)) from None
+    if full_unpickling_forced():
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'checkpoint file not found: {path!r}')
+        try:  # weights_only left unset: PyTorch's variable turns it off
+            checkpoint = torch.load(path, map_location='cpu')
+        except Exception as error:  # noqa: BLE001 - any reading failure
+            raise ValueError(f'cannot read checkpoint {path!r}: '
+                             f'{type(error).__name__}: {error}') from None
+    else:
+        try:
+            checkpoint = read_checkpoint(path, mmap=False)
+        except UnsafeCheckpointError as error:
+            raise ValueError(f'{error} Or save only the model\'s '
+                             'state_dict.') from None
     if isinstance(checkpoint, dict) and isinstance(
             checkpoint.get('state_dict'), dict):
         checkpoint = checkpoint['state_dict']
@@ -320,6 +333,21 @@ def load_original_state_dict(path: str) -> Dict[str, torch.Tensor]:
             f'{path} is not a model checkpoint: expected a dict of tensors '
             'at its top level or under "state_dict"')
     return checkpoint
+
+
+def check_destination(path: str) -> None:
+    """Refuse, before the source is read, a destination that cannot be
+    written."""
+    folder = osp.dirname(osp.abspath(path))
+    if osp.isdir(path):
+        raise ValueError(
+            f'destination {path!r} is a folder, expected a file path')
+    if not osp.isdir(folder):
+        raise FileNotFoundError(
+            f'destination {path!r}: its folder {folder!r} does not exist')
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(
+            f'destination {path!r}: its folder {folder!r} is not writable')
 
 
 def parse_args(argv=None):
@@ -335,17 +363,16 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    check_output_file('destination', args.dst)
+    check_destination(args.dst)
     layout, state_dict = convert_with_layout(
         load_original_state_dict(args.src))
     converted = dict(
         meta=dict(converted_from=osp.basename(args.src), source_layout=layout),
         state_dict=state_dict)
+    buffer = io.BytesIO()
+    torch.save(converted, buffer)
     # through a temporary file: an existing destination stays whole
-    atomic_write(
-        args.dst,
-        lambda tmp_path: torch.save(converted, tmp_path),
-        what='converted checkpoint')
+    AtomicLocalBackend().put(buffer.getvalue(), args.dst)
     print(f'converted {len(state_dict)} tensors ({layout} layout): '
           f'{args.src} -> {args.dst}')
     if layout == 'stridemixer':

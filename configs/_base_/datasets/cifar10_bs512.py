@@ -1,5 +1,4 @@
 # CIFAR-10 with the SplitMixer paper's augmentation, 32 x 32 images.
-_base_ = ['./pipelines/torchvision_randaugment.py']
 
 dataset_type = 'LocalCIFAR10'  # mmpretrain's CIFAR10, never downloads
 data_root = 'data/cifar10'
@@ -8,8 +7,8 @@ data_preprocessor = dict(
     # (0.4914, 0.4822, 0.4465) and (0.2023, 0.1994, 0.2010), times 255.
     mean=[125.307, 122.961, 113.8575],
     std=[51.5865, 50.847, 51.255],
-    # LocalCIFAR10 gives BGR images, as images read from files are.
-    to_rgb=True)
+    # mmpretrain's CIFAR datasets give RGB images, as its CIFAR configs say.
+    to_rgb=False)
 
 train_pipeline = [
     # scale 1, ratio 1: the whole image, as the paper's RandomResizedCrop.
@@ -19,7 +18,8 @@ train_pipeline = [
         crop_ratio_range=(1.0, 1.0),
         aspect_ratio_range=(1.0, 1.0)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    {{_base_.torchvision_randaugment_32px}},
+    # torchvision's RandAugment(2 ops, magnitude 12 of 31), the paper's
+    dict(type='TorchvisionRandAugment', image_size=32),
     dict(type='PackInputs'),
 ]
 
@@ -32,10 +32,8 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=512,
     num_workers=4,
-    # Workers stay alive from epoch to epoch: each sample is augmented from
-    # its own stream, seeded by (seed, epoch, sample), so that a resumed run
-    # still augments exactly as an uninterrupted one (mmsplitmix's
-    # ReproducibleDataHook).
+    # Workers stay alive from epoch to epoch; ReproducibleDataHook seeds
+    # each sample, so that a resumed run still augments exactly alike.
     persistent_workers=True,
     dataset=dict(
         type=dataset_type,

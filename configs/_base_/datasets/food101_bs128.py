@@ -1,5 +1,4 @@
 # Food-101 with the SplitMixer paper's augmentation, 224 x 224 images.
-_base_ = ['./pipelines/torchvision_randaugment.py']
 
 dataset_type = 'LocalFood101'  # mmpretrain's Food101, files checked first
 data_root = 'data/food101'
@@ -21,7 +20,8 @@ train_pipeline = [
         aspect_ratio_range=(1.0, 1.0),
         backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    {{_base_.torchvision_randaugment_224px}},
+    # torchvision's RandAugment(2 ops, magnitude 12 of 31), the paper's
+    dict(type='TorchvisionRandAugment', image_size=224),
     dict(type='PackInputs'),
 ]
 
@@ -34,10 +34,8 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=128,
     num_workers=4,
-    # Workers stay alive from epoch to epoch: each sample is augmented from
-    # its own stream, seeded by (seed, epoch, sample), so that a resumed run
-    # still augments exactly as an uninterrupted one (mmsplitmix's
-    # ReproducibleDataHook).
+    # Workers stay alive from epoch to epoch; ReproducibleDataHook seeds
+    # each sample, so that a resumed run still augments exactly alike.
     persistent_workers=True,
     dataset=dict(
         type=dataset_type,

@@ -56,10 +56,8 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=64,
     num_workers=5,
-    # Workers stay alive from epoch to epoch: each sample is augmented from
-    # its own stream, seeded by (seed, epoch, sample), so that a resumed run
-    # still augments exactly as an uninterrupted one (mmsplitmix's
-    # ReproducibleDataHook).
+    # Workers stay alive from epoch to epoch; ReproducibleDataHook seeds
+    # each sample, so that a resumed run still augments exactly alike.
     persistent_workers=True,
     dataset=dict(
         type=dataset_type,

@@ -11,7 +11,7 @@ from mmpretrain.engine.hooks import VisualizationHook
 from mmpretrain.registry import HOOKS
 from mmpretrain.structures import DataSample
 
-from mmsplitmix.utils.model_wrappers import bare_model
+from ..checkpoint_fit import bare_model
 
 
 def image_folder(dataset) -> Optional[str]:

@@ -12,7 +12,7 @@ from mmsplitmix.models.speed_modes import (check_compile_options,
                                            compile_backbone,
                                            deployable_modules,
                                            switch_to_deploy, to_channels_last)
-from mmsplitmix.utils.model_wrappers import bare_model
+from ..checkpoint_fit import bare_model
 
 
 def _inputs_to_channels_last(module, args, output):

@@ -63,12 +63,6 @@ def _pointwise(conv: nn.Conv2d, x: torch.Tensor, dim: int) -> torch.Tensor:
     return conv(x).permute(0, 2, 3, 1)
 
 
-def _needs_grad(x: torch.Tensor, module: nn.Module) -> bool:
-    return torch.is_grad_enabled() and (x.requires_grad
-                                        or any(p.requires_grad
-                                               for p in module.parameters()))
-
-
 def _check_divisible(setting: str, channels: int, num_segments: int) -> None:
     if channels % num_segments != 0:
         raise ValueError(
@@ -132,35 +126,13 @@ def _mix_range(x: torch.Tensor, conv: nn.Conv2d, start: int, end: int,
 
     The input is cut with one ``split`` rather than several slices: its
     backward is a single concatenation of the gradients, where slices would
-    each allocate, zero-fill and add a full-size gradient. Without autograd,
-    an NHWC input is mixed by one matrix product written straight into the
-    output's columns, so that nothing is concatenated (under torch.compile
-    the concatenation below is fused instead). ``addmm`` with ``out=`` is
-    outside autocast's reach, so mixed precision takes the general path.
+    each allocate, zero-fill and add a full-size gradient.
     """
     channels = x.size(dim)
-    if dim == -1 and not _needs_grad(x, conv) and \
-            x.dtype == conv.weight.dtype and \
-            not torch.is_autocast_enabled(x.device.type) and \
-            not torch.compiler.is_compiling():
-        rows_in = x.reshape(-1, channels)
-        out = torch.empty_like(x)
-        rows_out = out.view(-1, channels)
-        torch.addmm(
-            conv.bias,
-            rows_in[:, start:end],
-            conv.weight.flatten(1).t(),
-            out=rows_out[:, start:end])
-        rows_out[:, :start].copy_(rows_in[:, :start])
-        rows_out[:, end:].copy_(rows_in[:, end:])
-        return out
-    sizes = [start, end - start, channels - end]
-    before, middle, after = x.split(sizes, dim=dim)
-    parts = [_pointwise(conv, middle, dim)]
-    if start > 0:
-        parts.insert(0, before)
-    if end < channels:
-        parts.append(after)
+    before, middle, after = x.split([start, end - start, channels - end],
+                                    dim=dim)
+    parts = [before, _pointwise(conv, middle, dim), after]
+    parts = [part for part in parts if part.size(dim) > 0]
     return torch.cat(parts, dim=dim) if len(parts) > 1 else parts[0]
 
 
@@ -270,7 +242,7 @@ class IndependentSegmentChannelMixer(_ChannelMixer):
 
     Segments have ``C // num_segments`` channels, the last one takes the
     remainder. When all segments are equal, the convs run as one grouped
-    convolution, except on CPU with gradients enabled (see :meth:`mix`).
+    convolution.
 
     Args:
         channels (int): Number of channels C.
@@ -294,11 +266,7 @@ class IndependentSegmentChannelMixer(_ChannelMixer):
         return cls(channels, num_segments)
 
     def mix(self, x: torch.Tensor, dim: int) -> torch.Tensor:
-        # One grouped conv is the fastest forward, but on CPU its backward
-        # is slower than that of one conv per segment, so CPU training takes
-        # the per-segment path. Both compute the same function.
-        if self.equal_segments and not (torch.is_grad_enabled()
-                                        and x.device.type == 'cpu'):
+        if self.equal_segments:  # one grouped convolution
             weight = torch.cat([conv.weight for conv in self.mixer])
             bias = torch.cat([conv.bias for conv in self.mixer])
             if dim == 1:

@@ -11,8 +11,6 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.backbones.convmixer import Residual
 from mmpretrain.registry import MODELS
 
-from mmsplitmix.utils.state_dict_fit import (CheckpointMismatchError,
-                                             compare_state_dict, describe_fit)
 from .channel_mixers import (MIXER_SETTINGS, Conv3dChannelMixer,
                              build_channel_mixer, partial_channels)
 
@@ -29,39 +27,6 @@ def _depthwise_conv(channels: int, kernel_size: Tuple[int, int]) -> nn.Conv2d:
         padding = 'same'
     return nn.Conv2d(
         channels, channels, kernel_size, groups=channels, padding=padding)
-
-
-def _refuse_weights_that_do_not_fit(module: nn.Module, state_dict: dict,
-                                    prefix: str, *args) -> None:
-    """A load-state-dict pre-hook: weights for the backbone (the keys under
-    ``prefix``) must be exactly its own, in name and shape, whoever loads
-    them (``load_state_dict``, mmengine's ``load_checkpoint``, so
-    ``get_model`` and ``inference_model`` too). A checkpoint of another
-    architecture or mixer setting would otherwise leave some layers at
-    their random initialization, with no more than a warning."""
-    own = {
-        key[len(prefix):]: value
-        for key, value in state_dict.items() if key.startswith(prefix)
-    }
-    fit = compare_state_dict(module, own)
-    if not fit.exact:
-        where = f" (keys under '{prefix}')" if prefix else ''
-        raise CheckpointMismatchError(
-            f'The weights given to the SplitMixer backbone{where} do not '
-            f'fit it: ' + '; '.join(describe_fit(fit)) + '. Were they saved '
-            'from another architecture or mixer setting? Build the model '
-            'with the config of the checkpoint.')
-
-
-def _is_exporting() -> bool:
-    """Whether the forward is being traced, scripted or exported
-    (TorchScript, ONNX, ``torch.export``), where the number of batch slices
-    would be frozen into the graph. ``torch.compile`` is not export: its
-    graph is guarded on the batch size."""
-    exporting = getattr(torch.compiler, 'is_exporting', None)  # torch 2.7
-    return (torch.jit.is_tracing() or torch.jit.is_scripting()
-            or torch.onnx.is_in_onnx_export()
-            or (exporting is not None and exporting()))
 
 
 def _check_positive_int(name: str, value) -> None:
@@ -140,8 +105,6 @@ class SplitMixer(BaseBackbone):
             mode. Defaults to 0.
         with_cp (bool): Use gradient checkpointing on every block, trading
             compute for memory. Defaults to False.
-        deploy (bool): Build the model in its deploy form, see
-            :meth:`switch_to_deploy`. Defaults to False.
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to None, PyTorch's default initialization.
 
@@ -162,12 +125,6 @@ class SplitMixer(BaseBackbone):
         dict(embed_dims=1536, depth=20, patch_size=7, kernel_size=9),
     }
     arch_keys = ('embed_dims', 'depth', 'patch_size', 'kernel_size')
-    #: Size in bytes of one block activation of a batch slice in the deploy
-    #: form on CPU: slices this small stay in the cores' L2 caches (here 4 MiB
-    #: are 16 images of 256 channels at 16 x 16 tokens, the fastest size on
-    #: a 2-core machine with 1 MiB of L2 per core), where a whole batch
-    #: streams through main memory.
-    deploy_slice_bytes = 4 * 1024 * 1024
 
     def __init__(self,
                  arch: Union[str, dict] = '256/8',
@@ -184,7 +141,6 @@ class SplitMixer(BaseBackbone):
                  out_indices: Union[int, Sequence[int]] = -1,
                  frozen_stages: int = 0,
                  with_cp: bool = False,
-                 deploy: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         arch = self._parse_arch(arch)
@@ -193,9 +149,9 @@ class SplitMixer(BaseBackbone):
         self.patch_size = arch['patch_size']
         self.kernel_size = arch['kernel_size']
         _check_positive_int('in_channels', in_channels)
-        for name, flag in (('spatial_trick', spatial_trick), ('channel_trick',
-                                                              channel_trick),
-                           ('with_cp', with_cp), ('deploy', deploy)):
+        for name, flag in (('spatial_trick', spatial_trick),
+                           ('channel_trick', channel_trick), ('with_cp',
+                                                              with_cp)):
             if not isinstance(flag, bool):
                 raise TypeError(
                     f'{name} must be a bool, got {type(flag).__name__}')
@@ -234,10 +190,6 @@ class SplitMixer(BaseBackbone):
                 build_norm_layer(norm_cfg, dims)[1]) for i in range(self.depth)
         ])
         self._freeze_stages()
-        self.register_load_state_dict_pre_hook(_refuse_weights_that_do_not_fit)
-        self.deploy = False
-        if deploy:
-            self.switch_to_deploy()
 
     # ------------------------------------------------------------------
     # argument checks
@@ -376,11 +328,6 @@ class SplitMixer(BaseBackbone):
 
     # ------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        if self.deploy and not self.training:
-            return self._deployed_forward(x)
-        return self._forward(x)
-
-    def _forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = self.stem(x)
         outs = []
         for i, stage in enumerate(self.stages):
@@ -391,48 +338,6 @@ class SplitMixer(BaseBackbone):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
-
-    def _deployed_forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        x = x.contiguous(memory_format=torch.channels_last)
-        if x.device.type != 'cpu' or _is_exporting():
-            return self._forward(x)
-        slices = x.split(self._deploy_slice_size(x))
-        if len(slices) == 1:
-            return self._forward(x)
-        outs = [self._forward(batch_slice) for batch_slice in slices]
-        return tuple(torch.cat(out, dim=0) for out in zip(*outs))
-
-    def _deploy_slice_size(self, x: torch.Tensor) -> int:
-        """Images per slice whose block activations fit
-        :attr:`deploy_slice_bytes`."""
-        # the stem's strided conv (no padding) drops a partial patch
-        tokens = max(1, (x.size(2) // self.patch_size) *
-                     (x.size(3) // self.patch_size))
-        image_bytes = self.embed_dims * tokens * x.element_size()
-        return max(1, self.deploy_slice_bytes // image_bytes)
-
-    def switch_to_deploy(self) -> None:
-        """Switch to the fastest form for inference; the weights, the state
-        dict and the function computed stay the same.
-
-        The deploy form keeps activations in the channels-last memory format
-        (the layout in which the depthwise and pointwise convolutions run
-        fastest, on CPUs and GPUs alike) and, on CPU, runs a batch in slices
-        of a few images, so that the memory-bound passes between the
-        convolutions (activation, normalization, residual, channel split)
-        read from cache rather than main memory (a traced, scripted or
-        exported forward runs the batch whole, so that the exported graph
-        takes any batch size). Eval-mode forward only: in
-        training mode the model runs its ordinary form, since batch
-        normalization then needs the statistics of the whole batch.
-        """
-        if self.deploy:
-            return
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                module.weight.data = module.weight.data.contiguous(
-                    memory_format=torch.channels_last)
-        self.deploy = True
 
     def train(self, mode: bool = True) -> 'SplitMixer':
         super().train(mode)

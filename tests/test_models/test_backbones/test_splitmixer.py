@@ -1,16 +1,17 @@
 import copy
-import warnings
 
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.registry import DefaultScope
 from mmpretrain.models import ConvMixer
 from mmpretrain.registry import MODELS
 
 import mmsplitmix  # noqa: F401
 from mmsplitmix.models import (MIXER_SETTINGS, BaseChannelMixer, SplitMixer,
                                channel_mixer_class)
+from mmsplitmix.models.speed_modes import to_channels_last
 from tests.original_code import original_channel_mixer, randomise_batch_norm
 from tests.paper_tables import expected_backbone_params
 
@@ -193,12 +194,15 @@ def test_channel_mixers_match_the_original_code(setting, channels, ratio,
 
 
 def test_channel_mixer_gradients_match_the_original_code():
+    """Setting IV's grouped convolution (equal segments) against the
+    original's convolution per segment, backward included."""
     torch.manual_seed(0)
     model = SplitMixer(
         arch=dict(embed_dims=12, depth=1, patch_size=1, kernel_size=3),
         mixer_setting='IV',
         num_segments=3)
     mixer = model.stages[0][1]
+    assert mixer.equal_segments
     original = original_mixer(mixer, 'IV', 12, 0, 2 / 3, 3)
     x = torch.randn(2, 12, 4, 4)
     grads = []
@@ -282,7 +286,7 @@ def test_grouped_conv_path_matches_loop_for_unequal_segments():
 
 
 # ---------------------------------------------------------------------------
-# fast paths against the plain model
+# channels-last against the plain model
 FAST_PATH_CASES = [(setting, dict()) for setting in MIXER_SETTINGS] + [
     ('IV', dict(num_segments=5)),
     ('V', dict(ratio=0.4)),
@@ -302,103 +306,7 @@ def randomized_model(setting, **kwargs):
 
 
 def channels_last_copy(model):
-    fast = copy.deepcopy(model)
-    for module in fast.modules():
-        if isinstance(module, nn.Conv2d):
-            module.weight.data = module.weight.data.contiguous(
-                memory_format=torch.channels_last)
-    return fast
-
-
-@pytest.mark.parametrize('setting,kwargs', FAST_PATH_CASES)
-def test_deploy_form_computes_the_same_function(setting, kwargs):
-    model = randomized_model(setting, **kwargs).eval()
-    deployed = copy.deepcopy(model)
-    deployed.switch_to_deploy()
-    # slices of 2 images: the batch of 5 runs as 2 + 2 + 1
-    deployed.deploy_slice_bytes = 2 * 30 * 6 * 6 * 4
-    assert deployed._deploy_slice_size(torch.empty(5, 3, 12, 12)) == 2
-    x = torch.randn(5, 3, 12, 12)
-    with torch.no_grad():
-        expected = model(x)
-        outs = deployed(x)
-    assert len(outs) == len(expected) == 2
-    for out, ref in zip(outs, expected):
-        assert out.is_contiguous(memory_format=torch.channels_last)
-        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
-    # the weights, hence the state dict, are untouched
-    for key, value in model.state_dict().items():
-        assert torch.equal(deployed.state_dict()[key], value), key
-
-
-def test_deploy_slices_count_the_tokens_the_stem_makes():
-    model = randomized_model('I')
-    # 13 x 11 pixels in patches of 2: the stem makes 6 x 5 tokens
-    model.deploy_slice_bytes = 30 * 6 * 5 * 4 * 3
-    assert model._deploy_slice_size(torch.empty(8, 3, 13, 11)) == 3
-    # an image smaller than a patch: no division by zero
-    assert model._deploy_slice_size(torch.empty(8, 3, 1, 1)) >= 1
-
-
-@pytest.mark.parametrize('setting,kwargs', FAST_PATH_CASES)
-def test_deploy_and_channels_last_under_autocast(setting, kwargs):
-    """Mixed-precision inference (``tools/test.py --amp --deploy``): every
-    mixer runs under autocast, in bfloat16, and computes the fp32
-    function up to bfloat16's rounding."""
-    model = randomized_model(setting, **kwargs).eval()
-    deployed = copy.deepcopy(model)
-    deployed.switch_to_deploy()
-    deployed.deploy_slice_bytes = 2 * 30 * 6 * 6 * 4
-    x = torch.randn(5, 3, 12, 12)
-    with torch.no_grad():
-        expected = model(x)
-        with torch.autocast('cpu', dtype=torch.bfloat16):
-            outs = deployed(x)
-            eager_outs = model(x)
-    for out, eager_out, ref in zip(outs, eager_outs, expected):
-        assert out.dtype == eager_out.dtype == torch.bfloat16
-        error = (out.float() - ref).norm() / ref.norm()
-        assert error < 3e-2, f'relative error {error}'
-
-
-def export_with_any_batch(model, x):
-    batch = torch.export.Dim('batch', min=1, max=1024)
-    return torch.export.export(
-        model, (x, ), dynamic_shapes={
-            'x': {
-                0: batch
-            }
-        }).module()
-
-
-def trace(model, x):
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore',
-                              FutureWarning)  # deprecated in recent torch
-        return torch.jit.trace(model, x)
-
-
-@pytest.mark.parametrize('setting', ['I', 'IV', '3D'])
-@pytest.mark.parametrize('export', [
-    pytest.param(
-        export_with_any_batch,
-        marks=pytest.mark.skipif(
-            not hasattr(torch.compiler, 'is_exporting'),
-            reason='torch.export is detectable from torch 2.7 on')),
-    trace,
-])
-def test_exported_deploy_form_takes_any_batch_size(setting, export):
-    """An exported or traced graph (torch.export, TorchScript, ONNX) runs
-    the batch whole: the number of slices is not frozen into it."""
-    model = randomized_model(setting).eval()
-    model.switch_to_deploy()
-    model.deploy_slice_bytes = 2 * 30 * 6 * 6 * 4  # 2 images per slice
-    with torch.no_grad():
-        exported = export(model, torch.randn(6, 3, 12, 12))
-        for batch in (1, 5, 9):
-            x = torch.randn(batch, 3, 12, 12)
-            for out, ref in zip(exported(x), model(x)):
-                torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    return to_channels_last(copy.deepcopy(model))
 
 
 @pytest.mark.parametrize('setting,kwargs', FAST_PATH_CASES)
@@ -428,10 +336,9 @@ def test_channels_last_gives_same_outputs_and_gradients(setting, kwargs):
         torch.testing.assert_close(fast_buf, buf, msg=name)
 
 
-@pytest.mark.parametrize('setting', ['I', 'IV'])
+@pytest.mark.parametrize('setting', MIXER_SETTINGS)
 def test_channels_last_inference_without_autograd(setting):
-    """Without autograd, settings I and II write the mixed channels straight
-    into the output (no concatenation); IV takes the per-segment path."""
+    """Evaluation as mmengine's test loop runs it, without autograd."""
     model = randomized_model(setting).eval()
     fast = channels_last_copy(model)
     x = torch.randn(3, 3, 12, 12)
@@ -439,30 +346,99 @@ def test_channels_last_inference_without_autograd(setting):
         expected = model(x)
         outs = fast(x.contiguous(memory_format=torch.channels_last))
     for out, ref in zip(outs, expected):
+        assert out.is_contiguous(memory_format=torch.channels_last)
         torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
 
 
-def test_deployed_model_trains_in_its_ordinary_form():
-    model = randomized_model('I')
-    deployed = copy.deepcopy(model)
-    deployed.switch_to_deploy()
-    deployed.deploy_slice_bytes = 1
-    x = torch.randn(4, 3, 12, 12)
-    model.train()
-    deployed.train()
-    torch.testing.assert_close(
-        deployed(x)[-1], model(x)[-1], rtol=1e-5, atol=1e-5)
-    # batch statistics of the whole batch, not of slices
-    torch.testing.assert_close(deployed.stem[2].running_mean,
-                               model.stem[2].running_mean)
+@pytest.mark.parametrize('setting', MIXER_SETTINGS)
+def test_channels_last_under_autocast(setting):
+    """Mixed-precision inference (``tools/test.py --amp
+    --channels-last``): every mixer runs under autocast, in bfloat16, and
+    computes the fp32 function up to bfloat16's rounding."""
+    model = randomized_model(setting).eval()
+    fast = channels_last_copy(model)
+    x = torch.randn(5, 3, 12, 12)
+    with torch.no_grad():
+        expected = model(x)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            outs = fast(x.contiguous(memory_format=torch.channels_last))
+            eager_outs = model(x)
+    for out, eager_out, ref in zip(outs, eager_outs, expected):
+        assert out.dtype == eager_out.dtype == torch.bfloat16
+        for result in (out, eager_out):
+            error = (result.float() - ref).norm() / ref.norm()
+            assert error < 3e-2, f'relative error {error}'
 
 
-def test_deploy_argument_and_idempotence():
-    model = SplitMixer(arch=TINY, deploy=True)
-    assert model.deploy
-    model.switch_to_deploy()
-    assert model.deploy
-    built = MODELS.build(dict(type='SplitMixer', arch=TINY, deploy=True))
-    assert built.deploy
-    with pytest.raises(TypeError, match='deploy must be a bool'):
-        SplitMixer(arch=TINY, deploy='yes')
+# ---------------------------------------------------------------------------
+# weights of other networks
+def test_load_state_dict_not_strict_loads_what_fits():
+    """PyTorch's ``strict=False``: keys the backbone lacks, or that the
+    weights lack, are reported and the rest is loaded."""
+    torch.manual_seed(0)
+    source = SplitMixer(arch=dict(TINY, depth=3))
+    state_dict = {
+        key: value + 1
+        for key, value in source.state_dict().items()
+        if not key.startswith('stem.')
+    }
+    state_dict['head.fc.weight'] = torch.zeros(2, 24)
+    model = SplitMixer(arch=TINY)
+    initial = copy.deepcopy(model.state_dict())
+    result = model.load_state_dict(state_dict, strict=False)
+    # (BatchNorm takes a missing num_batches_tracked as 0, unreported)
+    missing = [
+        key for key in initial if key.startswith(('stem.', 'stages.3.'))
+    ]
+    assert sorted(result.missing_keys) == sorted(
+        key for key in missing if not key.endswith('num_batches_tracked'))
+    assert sorted(result.unexpected_keys) == ['head.fc.weight']
+    for key, value in model.state_dict().items():
+        expected = state_dict.get(key, initial[key])
+        assert torch.equal(value, expected), key
+    with pytest.raises(RuntimeError, match='Missing key'):
+        model.load_state_dict(state_dict)
+
+
+def test_pretrained_init_cfg_loads_the_backbone_of_another_network(tmp_path):
+    """Fine-tuning from another network's checkpoint: mmengine's
+    ``Pretrained`` init with ``prefix='backbone.'`` loads the tensors that
+    fit (here, of a ConvMixer classifier: the stem and the BatchNorms) and
+    leaves the others as initialised."""
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        source = MODELS.build(
+            dict(
+                type='ImageClassifier',
+                backbone=dict(type='ConvMixer', arch=dict(TINY)),
+                neck=dict(type='GlobalAveragePooling'),
+                head=dict(type='LinearClsHead', num_classes=3,
+                          in_channels=24)))
+    with torch.no_grad():
+        for tensor in source.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.add_(1)
+    path = tmp_path / 'convmixer.pth'
+    torch.save({'state_dict': source.state_dict()}, path)
+    model = SplitMixer(
+        arch=TINY,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+    initial = copy.deepcopy(model.state_dict())
+    model.init_weights()
+    loaded = {
+        key[len('backbone.'):]: value
+        for key, value in source.state_dict().items()
+        if key.startswith('backbone.')
+    }
+    fitting = [
+        key for key, value in model.state_dict().items()
+        if key in loaded and loaded[key].shape == value.shape
+    ]
+    assert 'stem.0.weight' in fitting and 'stages.3.3.running_var' in fitting
+    # ConvMixer's k x k depthwise kernels and full 1 x 1 mixers do not fit
+    assert 'stages.0.0.fn.0.weight' not in fitting
+    assert 'stages.0.1.mixer.weight' not in fitting
+    for key, value in model.state_dict().items():
+        expected = loaded[key] if key in fitting else initial[key]
+        assert torch.equal(value, expected), key

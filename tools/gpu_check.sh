@@ -133,7 +133,8 @@ step() {
     fi
 }
 
-step tests "GPU tests" "$PYTHON" -m pytest tests/test_gpu -v -rs \
+# one process (-o addopts=: not pytest.ini's worker per CPU) for the one GPU
+step tests "GPU tests" "$PYTHON" -m pytest -o addopts= tests/test_gpu -v -rs \
     -p no:cacheprovider --junitxml="$OUT_DIR/gpu_tests.xml"
 step benchmark-fp32 "benchmark fp32" "$PYTHON" tools/analysis_tools/benchmark.py --paper \
     --device cuda --modes "${MODES[@]}" --out "$OUT_DIR/benchmark_fp32.json"

@@ -9,6 +9,53 @@ import subprocess
 import sys
 
 
+def add_launch_arguments(parser) -> None:
+    """``--cfg-options``, ``--launcher`` and the ``--local-rank`` that
+    launchers pass, as mmpretrain's tools take them."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        metavar='KEY=VALUE',
+        help='override settings of the config, e.g. '
+        'train_cfg.max_epochs=10 key="[a,b]"; no white space in a pair')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse(parser, argv):
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def set_launcher_and_work_dir(cfg, args) -> None:
+    """The launcher, and the work dir: ``--work-dir``, the config's, else
+    ``work_dirs/<config name>``."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+
+def merge_cfg_options(cfg, args) -> None:
+    """``--cfg-options``, parsed as mmengine's ``DictAction`` does."""
+    import argparse
+
+    from mmengine.config import DictAction
+    if args.cfg_options:
+        options = argparse.Namespace()
+        DictAction(['--cfg-options'], 'options')(None, options,
+                                                 args.cfg_options)
+        cfg.merge_from_dict(options.options)
+
+
 def import_mmsplitmix():
     """``import mmsplitmix``, refusing a folder that shadows the package."""
     import mmsplitmix
@@ -16,9 +63,9 @@ def import_mmsplitmix():
         sys.exit(
             "error: 'import mmsplitmix' finds the folder "
             f"{', '.join(mmsplitmix.__path__)} instead of the installed "
-            'package: a folder of that name in the current directory (a '
-            'clone, say) shadows it. Run the command from another directory, '
-            'e.g. from inside the clone.')
+            "package: a folder of that name on Python's path (a clone in "
+            'the current directory, say) shadows it. Run the command from '
+            'another directory, e.g. from inside the clone.')
     return mmsplitmix
 
 

@@ -6,9 +6,12 @@ that does not fit the model or the test split (docs/guarantees.md). Adds
 ``--deploy``, ``--channels-last`` and ``--compile`` to mmpretrain's options.
 """
 import argparse
-import os
 import os.path as osp
 from copy import deepcopy
+
+from runner_setup import (add_launch_arguments, build_runner,
+                          import_mmsplitmix, load_config, merge_cfg_options,
+                          one_line_errors, parse, set_launcher_and_work_dir)
 
 
 def parse_args(argv=None):
@@ -25,12 +28,6 @@ def parse_args(argv=None):
         choices=['metrics', 'pred'],
         help='to output whether metrics (.json, .yaml, .pkl) or predictions '
         '(.pkl); default: pred')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        metavar='KEY=VALUE',
-        help='override settings of the config, e.g. '
-        'test_dataloader.batch_size=64; no white space in a pair')
     parser.add_argument(
         '--amp', action='store_true', help='mixed precision (needs a GPU)')
     parser.add_argument(
@@ -72,15 +69,8 @@ def parse_args(argv=None):
         action='store_true',
         help='test-time augmentation: the config\'s tta_model and '
         'tta_pipeline, else the average over each image and its flip')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    add_launch_arguments(parser)
+    args = parse(parser, argv)
     problems = [
         (not osp.isfile(args.config), f'config not found: {args.config!r}'),
         ('://' not in args.checkpoint and not osp.isfile(args.checkpoint),
@@ -104,15 +94,10 @@ def parse_args(argv=None):
 
 def merge_args(cfg, args):
     """mmpretrain's merge of the options into the config, and ours."""
-    from mmengine.config import ConfigDict, DictAction
+    from mmengine.config import ConfigDict
     from mmengine.device import get_device
 
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_launcher_and_work_dir(cfg, args)
     cfg.load_from, cfg.resume = args.checkpoint, False
     if args.amp:
         if get_device() == 'cpu':
@@ -159,18 +144,12 @@ def merge_args(cfg, args):
     if args.no_pin_memory:
         loader.pin_memory = False
     cfg.test_dataloader = loader
-    if args.cfg_options:
-        options = argparse.Namespace()
-        DictAction(['--cfg-options'], 'options')(None, options,
-                                                 args.cfg_options)
-        cfg.merge_from_dict(options.options)
+    merge_cfg_options(cfg, args)
     return cfg
 
 
 def main(argv=None):
     parser, args = parse_args(argv)
-    from runner_setup import (build_runner, import_mmsplitmix, load_config,
-                              one_line_errors)
     import_mmsplitmix()
     import mmengine
     from mmengine.evaluator import DumpResults

@@ -13,6 +13,10 @@ import shutil
 import time
 from copy import deepcopy
 
+from runner_setup import (add_launch_arguments, build_runner,
+                          import_mmsplitmix, load_config, merge_cfg_options,
+                          one_line_errors, parse, set_launcher_and_work_dir)
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
@@ -56,21 +60,8 @@ def parse_args(argv=None):
         action='store_true',
         help='whether to disable the persistent_workers option in '
         'dataloaders')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        metavar='KEY=VALUE',
-        help='override settings of the config, e.g. '
-        'train_cfg.max_epochs=10 key="[a,b]"; no white space in a pair')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    add_launch_arguments(parser)
+    args = parse(parser, argv)
     if not osp.isfile(args.config):
         parser.error(f'config file not found: {args.config!r}')
     if args.work_dir and osp.exists(args.work_dir) and \
@@ -87,17 +78,11 @@ def parse_args(argv=None):
 
 def merge_args(cfg, args):
     """mmpretrain's merge of the options into the config, and ours."""
-    from mmengine.config import DictAction
     from mmengine.device import get_device
 
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_launcher_and_work_dir(cfg, args)
     if args.amp:
         if get_device() == 'cpu':
             raise ValueError('--amp: mixed precision needs a GPU and none was '
@@ -132,11 +117,7 @@ def merge_args(cfg, args):
         if args.no_persistent_workers or not workers:
             loader.persistent_workers = False
         cfg[field] = loader
-    if args.cfg_options:
-        options = argparse.Namespace()
-        DictAction(['--cfg-options'], 'options')(None, options,
-                                                 args.cfg_options)
-        cfg.merge_from_dict(options.options)
+    merge_cfg_options(cfg, args)
     if args.compile and cfg.get('compile'):
         raise ValueError('--compile compiles the backbone, and the config '
                          f'sets compile={cfg.compile!r} (mmengine compiles '
@@ -181,8 +162,6 @@ def move_previous_run(cfg) -> None:
 
 def main(argv=None):
     parser, args = parse_args(argv)
-    from runner_setup import (build_runner, import_mmsplitmix, load_config,
-                              one_line_errors)
     import_mmsplitmix()
     cfg = load_config(args.config)
     try:

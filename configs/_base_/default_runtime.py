@@ -19,7 +19,9 @@ default_hooks = dict(
         max_keep_ckpts=3,
         save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='VisualizationHook', enable=False),
+    # mmpretrain's VisualizationHook (test.py --show-dir), with each drawing
+    # named after its image's path in the dataset and drawn in its colours
+    visualization=dict(type='DatasetPathVisualizationHook', enable=False),
 )
 custom_hooks = [
     # Weights-only loading that allows the types of mmengine checkpoints

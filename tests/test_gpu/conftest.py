@@ -13,8 +13,7 @@ import torch
 
 from tests.test_gpu.gpu_testing import (GPU_TESTS_DIR, custom_hooks_with,
                                         run_gpu_tool)
-from tests.test_tools.tools_testing import (TOOLS, make_image_folders,
-                                            tiny_config_text)
+from tests.test_tools.tools_testing import TOOLS, tiny_config_text
 
 requires_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason='needs a CUDA GPU')
@@ -27,19 +26,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope='session')
-def gpu_tiny_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('gpu_tiny_images')
-    make_image_folders(root)
-    return root
-
-
-@pytest.fixture(scope='session')
-def gpu_config(gpu_tiny_data, tmp_path_factory):
+def gpu_config(tiny_data, tmp_path_factory):
     """The tiny config, with the runtime's hooks; each run records how it
     ran (see record_hook.py) in ``<work_dir>/run_record.json``."""
     folder = tmp_path_factory.mktemp('gpu_configs')
     base = folder / 'tiny_splitmixer.py'
-    base.write_text(tiny_config_text(gpu_tiny_data))
+    base.write_text(tiny_config_text(tiny_data))
     config = folder / 'tiny_splitmixer_cuda.py'
     config.write_text(f'_base_ = [{str(base)!r}]\n'
                       "custom_imports = dict(imports=['mmsplitmix', "

@@ -96,13 +96,13 @@ def test_channels_last_and_compile_train_with_amp(cuda_trained, gpu_config,
 
 
 def test_paper_schedule_trains_in_fp32_and_with_amp_on_cuda(
-        gpu_tiny_data, tmp_path):
+        tiny_data, tmp_path):
     """The paper's schedule builds a plain OptimWrapper (fp32) on CUDA;
     --amp turns it into AmpOptimWrapper in float16, as in mmpretrain."""
     config = tmp_path / 'paper_schedule_tiny.py'
     config.write_text(
         paper_base_config(
-            gpu_tiny_data,
+            tiny_data,
             extra='''
 custom_imports = dict(imports=['mmsplitmix', 'tests.test_gpu.record_hook'],
                       allow_failed_imports=False)

@@ -78,7 +78,7 @@ def test_runs_every_step_and_sums_up(fake_python, tmp_path):
     proc = run_check([out], env=dict(env, FAIL_ON='benchmark_amp.json'))
     assert proc.returncode == 1
     assert calls.read_text().splitlines() == [
-        f'-m pytest tests/test_gpu -v -rs -p no:cacheprovider '
+        f'-m pytest -o addopts= tests/test_gpu -v -rs -p no:cacheprovider '
         f'--junitxml={out}/gpu_tests.xml',
         f'tools/analysis_tools/benchmark.py --paper --device cuda --modes '
         f'eager channels_last --out {out}/benchmark_fp32.json',

@@ -28,9 +28,12 @@ def test_train_resume_and_test_with_mmpretrain_tools(tiny_config, tmp_path):
     assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
     tested = run_tool([
         MMPRETRAIN_TOOLS / 'test.py', tiny_config, work_dir / 'epoch_1.pth',
-        '--work-dir', work_dir
+        '--work-dir', work_dir, '--show-dir', tmp_path / 'shown'
     ])
     assert 'accuracy/top1' in tested.stdout + tested.stderr
+    # drawings named after their paths in the dataset: none overwritten
+    assert (tmp_path / 'shown' / 'red' / '0.png_0.png').is_file()
+    assert (tmp_path / 'shown' / 'blue' / '0.png_0.png').is_file()
 
     marker = tmp_path / 'ran'
     checkpoint = torch.load(work_dir / 'epoch_1.pth', weights_only=False)

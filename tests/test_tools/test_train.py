@@ -109,6 +109,14 @@ def test_inputs_are_refused_before_anything_runs(tiny_config, tmp_path):
     ]:
         assert_refused(
             run_tool([TOOLS / 'train.py', *argv], check=False), 2, message)
+    (tmp_path / 'mmsplitmix').mkdir()  # a clone named mmsplitmix, say
+    assert_refused(
+        run_tool([TOOLS / 'train.py', tiny_config],
+                 check=False,
+                 cwd=tmp_path,
+                 env=tool_env(PYTHONPATH=str(tmp_path))), 1,
+        f'finds the folder {tmp_path / "mmsplitmix"} instead of the '
+        'installed package')
     base = tmp_path / 'base.py'
     base.write_text('model = dict(\n')
     config = tmp_path / 'user.py'

@@ -148,6 +148,8 @@ def main(argv=None):
           f'held-out images in {shown(data_root.resolve())} '
           f'({time.time() - step:.1f} s)')
 
+    # mmcv-lite's notice that it lacks a compiled op no model here uses
+    warnings.filterwarnings('ignore', 'Fail to import ``MultiScale')
     from mmengine.config import Config
     epochs = args.epochs or Config.fromfile(str(CONFIG)).train_cfg.max_epochs
     # the config reads data/digits (from the repository's root)
@@ -180,7 +182,6 @@ def main(argv=None):
     print(f'      held-out top-1: {top1:.2f} % ({time.time() - step:.1f} s)')
 
     print('[4/4] Using the model: predictions, params and FLOPs, curves')
-    warnings.filterwarnings('ignore', 'Fail to import ``MultiScale')
     from mmpretrain import ImageClassificationInferencer, get_model
 
     import mmsplitmix

@@ -176,12 +176,36 @@ def test_defaults_from_configs(tiny_configs):
     assert info['input_shape'] == [3, 32, 32]
     assert info['batch_size'] == 512
     assert benchmark.default_batch_size((3, 224, 224)) == 64
-    # every mode by default; deploy modes for the model with a deploy form
+    # every mode but onnxruntime by default; deploy modes for the model with
+    # a deploy form
     modes = {name: [c.mode for c in cases if c.name == name] for name in infos}
-    assert modes['tiny-repvgg'] == list(benchmark.MODES)
-    assert modes['tiny-splitmixer-i'] == [
-        mode for mode in benchmark.MODES if 'deploy' not in mode
+    assert modes['tiny-repvgg'] == [
+        mode for mode in benchmark.MODES if mode != 'onnxruntime'
     ]
+    assert modes['tiny-splitmixer-i'] == [
+        mode for mode in benchmark.MODES
+        if 'deploy' not in mode and mode != 'onnxruntime'
+    ]
+
+
+def test_onnxruntime_mode(tiny_configs, capsys):
+    """The exported model runs in onnxruntime, for inference only."""
+    pytest.importorskip('onnxruntime')
+    pytest.importorskip('onnxscript')
+    results = benchmark.main(
+        tiny_configs[:2] + SMALL +
+        ['--device', 'cpu', '--modes', 'eager', 'onnxruntime'])
+    printed = capsys.readouterr().out
+    assert '| tiny-splitmixer-i | onnxruntime | ' in printed
+    measured = [
+        line for line in printed.split('Each model')[0].splitlines()
+        if '| onnxruntime |' in line
+    ]
+    assert len(measured) == 2
+    assert all(row.split(' | ')[3] == '-' for row in measured)  # training
+    # the best training mode is eager, the only one that trains
+    assert all(r['training_mode'] == 'eager' for r in results)
+    assert all(r['inference'] > 0 for r in results)
 
 
 def test_paper_set_exists():

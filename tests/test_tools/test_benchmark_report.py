@@ -177,3 +177,35 @@ def test_best_modes_and_compile_time():
     assert table[4] == '| b | deploy | 40.0 | - | 0.05 | - |'
     assert format_table([c]).splitlines()[2] == (
         '| c | 8x8 | 2 | 0M | 0M | 5.0 | deploy | - | - | 0.25x | - |')
+
+
+def test_throughput_chart_axes_start_at_zero(tmp_path, monkeypatch):
+    import matplotlib.figure
+    drawn = []
+    savefig = matplotlib.figure.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        drawn.append(fig)
+        return savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', keep)
+    results = [
+        dict(
+            name='big',
+            input_shape=[3, 32, 32],
+            flops=200e6,
+            inference=50.0,
+            training=10.0),
+        dict(
+            name='small',
+            input_shape=[3, 32, 32],
+            flops=100e6,
+            inference=80.0,
+            training=None)
+    ]
+    path = tmp_path / 'chart.png'
+    benchmark_report.plot_throughput(str(path), results, 'a CPU')
+    assert path.read_bytes()[:4] == b'\x89PNG'
+    axes = drawn[0].axes
+    assert [ax.get_xlim()[0] for ax in axes] == [0, 0]
+    assert [ax.get_ylim()[0] for ax in axes] == [0, 0]

@@ -98,6 +98,17 @@ def test_package_bases_resolve(tmp_path):
     assert input_shape_for(cfg) == (3, 32, 32)
 
 
+def test_installed_packages_configs_by_name():
+    cfg = load_config('mmpretrain::convmixer/convmixer-768-32_10xb64_in1k.py')
+    assert cfg.model.backbone == dict(
+        type='ConvMixer', arch='768/32', act_cfg=dict(type='ReLU'))
+    cfg = load_config('mmsplitmix::splitmixer/'
+                      'splitmixer-i-768-32_10xb64_in1k.py')
+    assert cfg.model.backbone.type == 'SplitMixer'
+    with pytest.raises(FileNotFoundError, match='nowhere.py'):
+        load_config('mmpretrain::convmixer/nowhere.py')
+
+
 def test_load_errors_name_the_file(tmp_path):
     missing_base = tmp_path / 'missing_base.py'
     missing_base.write_text("_base_ = ['./nowhere.py']\n")

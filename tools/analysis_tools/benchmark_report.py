@@ -168,6 +168,9 @@ def plot_throughput(path: str, results: Sequence[dict], title: str) -> None:
         ax.set_xlabel('FLOPs per image (M)')
         ax.set_ylabel('images / s')
         ax.set_title(f'{kind} throughput')
+        # from zero, so that heights and distances read as ratios
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
         ax.legend(title='input')
     fig.suptitle(title)

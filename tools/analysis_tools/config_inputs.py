@@ -51,8 +51,12 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     the SplitMixer backbone. A syntax error in the file or a base ends the
     tool with a message naming that file and line.
 
+    A config of an installed package is named as mmengine names it,
+    ``PACKAGE::FOLDER/NAME.py`` (``mmpretrain::convmixer/convmixer-768-32_
+    10xb64_in1k.py``), and read with ``mmengine.hub.get_config``.
+
     Args:
-        path (str): Path of a python config file.
+        path (str): Path of a python config file, or ``PACKAGE::`` name.
         cfg_options (dict, optional): Overrides in mmengine's
             ``--cfg-options`` form (dotted keys). Defaults to None.
 
@@ -68,10 +72,11 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         raise TypeError(
             f'config path must be a str or path, got {type(path).__name__}')
     path = str(path)
-    if not osp.isfile(path):
+    if '::' not in path and not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
     try:
-        cfg = runner_setup().load_config(path)
+        cfg = _package_config(path) if '::' in path else \
+            runner_setup().load_config(path)
     except FileNotFoundError as error:
         raise FileNotFoundError(
             f'config file {path!r}: a file it needs was not found: '
@@ -84,6 +89,19 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     if 'model' not in cfg:
         raise ValueError(f'config {path} has no `model` field to build')
     return cfg
+
+
+def _package_config(name: str) -> Config:
+    """The config ``PACKAGE::PATH`` of an installed package."""
+    from mmengine.hub import get_config
+
+    import mmsplitmix
+    try:
+        with mmsplitmix.package_configs():
+            return get_config(name)
+    except (KeyError, ValueError) as error:  # not in the package's index
+        raise FileNotFoundError(f'no config {name!r} in the installed '
+                                f'package: {error}') from None
 
 
 def build_model_from_config(cfg: Config) -> nn.Module:

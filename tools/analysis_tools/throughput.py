@@ -31,10 +31,14 @@ from mmsplitmix.models.speed_modes import (deployable_modules,
 #: The modes, each a '+'-joined set of: ``channels_last`` (model and inputs
 #: in the channels-last memory format), ``compile`` (``torch.compile`` with
 #: its default options) and ``deploy`` (the model's deploy form, for models
-#: that offer one through ``switch_to_deploy()``; inference only).
+#: that offer one through ``switch_to_deploy()``; inference only); and
+#: ``onnxruntime``: the model exported to ONNX (``torch.onnx.export``) and
+#: run by onnxruntime on the CPU, as a user deploys it (inference only).
 MODES = ('eager', 'channels_last', 'compile', 'channels_last+compile',
-         'deploy', 'deploy+compile')
-_FEATURES = ('channels_last', 'compile', 'deploy')
+         'deploy', 'deploy+compile', 'onnxruntime')
+_FEATURES = ('channels_last', 'compile', 'deploy', 'onnxruntime')
+#: Modes that have no training step.
+_INFERENCE_ONLY = ('deploy', 'onnxruntime')
 
 
 def mode_features(mode: str) -> frozenset:
@@ -55,9 +59,34 @@ def supports_mode(model: nn.Module, mode: str) -> bool:
 
 
 def trains_in_mode(mode: str) -> bool:
-    """Deploy forms are for inference: a mode with deploy has no training
-    step."""
-    return 'deploy' not in mode_features(mode)
+    """Deploy forms and onnxruntime are for inference: their modes have no
+    training step."""
+    return not mode_features(mode) & set(_INFERENCE_ONLY)
+
+
+def onnxruntime_session(model: nn.Module, inputs: torch.Tensor):
+    """An onnxruntime session on the CPU running ``model`` (in eval mode,
+    returning its logits) exported to ONNX for ``inputs``, with as many
+    threads as PyTorch uses."""
+    import onnxruntime
+
+    class Logits(nn.Module):
+
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, images):
+            return _logits(self.model, images)
+
+    program = torch.onnx.export(
+        Logits(model).eval(), (inputs, ), dynamo=True, verbose=False)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    return onnxruntime.InferenceSession(
+        program.model_proto.SerializeToString(),
+        options,
+        providers=['CPUExecutionProvider'])
 
 
 @dataclass
@@ -113,6 +142,12 @@ class _CaseSteps:
         self.inputs = torch.randn(
             case.batch_size, *case.input_shape, generator=generator).to(
                 device, memory_format=memory_format)
+        self.session = None
+        if 'onnxruntime' in features:
+            self.session = onnxruntime_session(model, self.inputs)
+            self.session_inputs = {
+                self.session.get_inputs()[0].name: self.inputs.numpy()
+            }
         self.targets = None
         self.optimizer = torch.optim.AdamW(
             [p for p in model.parameters() if p.requires_grad], lr=1e-4)
@@ -125,6 +160,9 @@ class _CaseSteps:
         return torch.autocast(self.device.type, dtype=torch.float16)
 
     def inference(self) -> None:
+        if self.session is not None:
+            self.session.run(None, self.session_inputs)
+            return
         self.model.eval()
         with torch.inference_mode(), self._autocast():
             _logits(self.forward, self.inputs)
@@ -168,6 +206,16 @@ def _check(cases, device, amp, warmup, repeats) -> torch.device:
                          'available on this machine; use device cpu')
     if amp and device.type != 'cuda':
         raise ValueError('amp (float16 mixed precision) needs a CUDA device')
+    if any('onnxruntime' in mode_features(case.mode) for case in cases):
+        if device.type != 'cpu' or amp:
+            raise ValueError('mode onnxruntime runs on the CPU in fp32: use '
+                             'device cpu without amp')
+        try:
+            import onnxruntime  # noqa: F401
+            import onnxscript  # noqa: F401
+        except ImportError as error:
+            raise ValueError(f'mode onnxruntime needs {error.name}: pip '
+                             'install onnx onnxruntime onnxscript') from None
     for name, value, low in (('warmup', warmup, 0), ('repeats', repeats, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or \
                 value < low:

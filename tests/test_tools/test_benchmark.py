@@ -217,6 +217,15 @@ def test_paper_set_exists():
     assert len(paths) == 10
 
 
+def test_configs_of_installed_packages_by_name():
+    name = 'mmpretrain::convmixer/convmixer-768-32_10xb64_in1k.py'
+    args = benchmark.parse_args([name, '--shape', '14'])
+    assert benchmark.resolve_configs(args) == [name]
+    cases, infos = benchmark.build_cases([name], args)
+    assert list(infos) == ['convmixer-768-32']
+    assert cases[0].model.backbone.embed_dims == 768
+
+
 def test_errors(tiny_configs, tmp_path):
     with pytest.raises(ValueError, match='no configs given'):
         benchmark.main([])

@@ -108,7 +108,10 @@ def parse_args(argv=None):
         description='Measure inference and training throughput (images/s) '
         'of the models of configs')
     parser.add_argument(
-        'configs', nargs='*', help='config files, measured in this order')
+        'configs',
+        nargs='*',
+        help='config files or installed packages\' configs by name '
+        '(mmpretrain::convmixer/...), measured in this order')
     parser.add_argument(
         '--paper',
         action='store_true',

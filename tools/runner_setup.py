@@ -1,6 +1,7 @@
 """What tools/train.py and tools/test.py share: importing mmsplitmix,
 loading a config, running distributed on CPUs, and one-line errors for what
 a user can fix."""
+import argparse
 import ast
 import contextlib
 import os
@@ -27,6 +28,8 @@ def add_launch_arguments(parser) -> None:
 
 
 def parse(parser, argv):
+    """``parser``'s arguments; ``--local-rank`` becomes ``LOCAL_RANK`` where
+    the launcher did not set it, as mmpretrain's tools do."""
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -45,9 +48,8 @@ def set_launcher_and_work_dir(cfg, args) -> None:
 
 
 def merge_cfg_options(cfg, args) -> None:
-    """``--cfg-options``, parsed as mmengine's ``DictAction`` does."""
-    import argparse
-
+    """``--cfg-options``, parsed as mmengine's ``DictAction`` does: here,
+    after parsing, so that ``--help`` need not import mmengine."""
     from mmengine.config import DictAction
     if args.cfg_options:
         options = argparse.Namespace()

@@ -37,14 +37,14 @@ autocast with gradient scaling) needs a CUDA device: it is refused on cpu
 rather than silently measuring something else.
 """
 import argparse
-import os.path as osp
 import sys
 from pathlib import Path
 
 import torch
 from benchmark_report import (add_speedups, best_modes, format_modes_table,
                               format_table, plot_throughput, write_json)
-from config_inputs import build_model_from_config, input_shape_for, load_config
+from config_inputs import (build_model_from_config, config_exists,
+                           input_shape_for, load_config)
 from device_info import describe_device
 from output_paths import check_output_file
 from reference_mixers import has_reference, to_reference_model
@@ -191,9 +191,7 @@ def resolve_configs(args) -> list:
     else:
         raise ValueError(
             'no configs given: pass config files, --paper or --sweep')
-    missing = [
-        path for path in paths if '::' not in path and not osp.isfile(path)
-    ]
+    missing = [path for path in paths if not config_exists(path)]
     if missing:
         raise FileNotFoundError(f'config files not found: {missing}')
     return paths

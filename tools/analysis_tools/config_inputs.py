@@ -72,11 +72,12 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         raise TypeError(
             f'config path must be a str or path, got {type(path).__name__}')
     path = str(path)
-    if '::' not in path and not osp.isfile(path):
+    if not config_exists(path):
         raise FileNotFoundError(f'config file not found: {path}')
+    read = _package_config if _is_package_config(path) else \
+        runner_setup().load_config
     try:
-        cfg = _package_config(path) if '::' in path else \
-            runner_setup().load_config(path)
+        cfg = read(path)
     except FileNotFoundError as error:
         raise FileNotFoundError(
             f'config file {path!r}: a file it needs was not found: '
@@ -89,6 +90,17 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     if 'model' not in cfg:
         raise ValueError(f'config {path} has no `model` field to build')
     return cfg
+
+
+def _is_package_config(path: str) -> bool:
+    """Whether ``path`` names a config of an installed package."""
+    return '::' in path
+
+
+def config_exists(path: str) -> bool:
+    """Whether ``path`` is a config file or names a config of an installed
+    package (which :func:`load_config` checks as it reads it)."""
+    return _is_package_config(path) or osp.isfile(path)
 
 
 def _package_config(name: str) -> Config:

@@ -38,7 +38,7 @@ MODES = ('eager', 'channels_last', 'compile', 'channels_last+compile',
          'deploy', 'deploy+compile', 'onnxruntime')
 _FEATURES = ('channels_last', 'compile', 'deploy', 'onnxruntime')
 #: Modes that have no training step.
-_INFERENCE_ONLY = ('deploy', 'onnxruntime')
+_INFERENCE_ONLY = frozenset({'deploy', 'onnxruntime'})
 
 
 def mode_features(mode: str) -> frozenset:
@@ -61,7 +61,7 @@ def supports_mode(model: nn.Module, mode: str) -> bool:
 def trains_in_mode(mode: str) -> bool:
     """Deploy forms and onnxruntime are for inference: their modes have no
     training step."""
-    return not mode_features(mode) & set(_INFERENCE_ONLY)
+    return not mode_features(mode) & _INFERENCE_ONLY
 
 
 def onnxruntime_session(model: nn.Module, inputs: torch.Tensor):

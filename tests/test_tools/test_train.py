@@ -3,6 +3,7 @@ import argparse
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -171,22 +172,6 @@ def launch_two_nodes(config, work_dir, port, *options):
     return procs
 
 
-def training_process(launcher_pid):
-    """The pid of tools/train.py that a launcher started (its
-    descendant)."""
-    table = [
-        line.split(None, 2)
-        for line in subprocess.check_output(['ps', '-eo', 'pid=,ppid=,args='],
-                                            text=True).splitlines()
-    ]
-    family = {launcher_pid}
-    for _ in range(5):
-        family |= {int(pid) for pid, ppid, _ in table if int(ppid) in family}
-    return next(
-        int(pid) for pid, _, args in table if int(pid) in family
-        and 'tools/train.py' in args and 'torch.distributed' not in args)
-
-
 def finish(procs, timeout=300):
     outputs = [proc.communicate(timeout=timeout)[0] for proc in procs]
     return [proc.returncode for proc in procs], outputs
@@ -196,8 +181,9 @@ def finish(procs, timeout=300):
 def test_two_nodes_train_and_resume_after_a_rank_is_killed(
         tiny_config, tmp_path):
     """A job of two node ranks (one process each, gloo on the CPU) writes
-    one set of checkpoints; killing the rank of node 1 after epoch 1 ends
-    the job on both nodes, and the job resumes from epoch 1."""
+    one set of checkpoints; killing the rank of node 1 after epoch 1 (it
+    pauses there, so node 0 waits for it) ends the job on both nodes, and
+    the job resumes from epoch 1."""
     marker = tmp_path / 'paused'
     config = tmp_path / 'pausing.py'
     config.write_text(
@@ -205,14 +191,18 @@ def test_two_nodes_train_and_resume_after_a_rank_is_killed(
         "custom_imports = dict(imports=['mmsplitmix', "
         "'tests.test_tools.pause_hook'], allow_failed_imports=False)\n"
         "custom_hooks = [dict(type='PauseAfterFirstEpochHook', "
-        f'marker={str(marker)!r}, seconds=5)]\n')
+        f'marker={str(marker)!r}, rank=1)]\n')
     work_dir = tmp_path / 'work'
     procs = launch_two_nodes(config, work_dir, free_port())
     deadline = time.monotonic() + 240
-    while not marker.exists() and time.monotonic() < deadline:
+    while not (marker.exists() and marker.read_text()):
         assert all(proc.poll() is None for proc in procs), finish(procs)[1]
+        if time.monotonic() > deadline:
+            for proc in procs:
+                os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError(finish(procs)[1])
         time.sleep(0.2)
-    os.kill(training_process(procs[1].pid), 9)
+    os.kill(int(marker.read_text()), signal.SIGKILL)
     statuses, outputs = finish(procs)
     assert statuses[0] != 0 and statuses[1] != 0, outputs
     assert [

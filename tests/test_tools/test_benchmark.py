@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn as nn
 
 from tests.test_tools.tools_testing import load_tool
 
@@ -17,46 +18,9 @@ TOOL = ROOT / 'tools' / 'analysis_tools' / 'benchmark.py'
 benchmark = load_tool('analysis_tools/benchmark.py')
 throughput = load_tool('analysis_tools/throughput.py')
 
-TINY = """
-custom_imports = dict(imports=['mmsplitmix'], allow_failed_imports=False)
-model = dict(
-    type='ImageClassifier',
-    backbone=dict(type={backbone!r}, arch={arch!r}{extra}),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=4, in_channels=16))
-test_dataloader = dict(dataset=dict(type='CIFAR10', data_root='data',
-                       pipeline=[dict(type='PackInputs')]))
-"""
-MIXER_ARCH = dict(embed_dims=16, depth=1, patch_size=2, kernel_size=3)
-# RepVGG has a deploy form (mmpretrain's switch_to_deploy); 16 channels out.
-# Measured in deploy modes only: PyTorch 2.14 corrupts memory in the backward
-# pass of its 1x1 stride-2 stem conv (3 input channels) run channels-last on
-# one CPU thread.
-REPVGG_ARCH = dict(
-    num_blocks=[1, 1, 1, 1],
-    width_factor=[0.25, 0.125, 0.0625, 0.03125],
-    group_layer_map=None,
-    se_cfg=None)
 SMALL = [
     '--batch-size', '2', '--shape', '8', '--warmup', '0', '--repeats', '1'
 ]
-
-
-@pytest.fixture(scope='module')
-def tiny_configs(tmp_path_factory):
-    """ConvMixer, SplitMixer-I and RepVGG configs, in this order."""
-    folder = tmp_path_factory.mktemp('benchmark_configs')
-    paths = []
-    for name, backbone, arch, extra in [
-        ('tiny-convmixer_cifar10', 'ConvMixer', MIXER_ARCH, ''),
-        ('tiny-splitmixer-i_cifar10', 'SplitMixer', MIXER_ARCH,
-         ", mixer_setting='I'"),
-        ('tiny-repvgg_cifar10', 'RepVGG', REPVGG_ARCH, ''),
-    ]:
-        path = folder / f'{name}.py'
-        path.write_text(TINY.format(backbone=backbone, arch=arch, extra=extra))
-        paths.append(str(path))
-    return paths
 
 
 def test_table_json_and_plot(tiny_configs, tmp_path, capsys):
@@ -90,6 +54,8 @@ def test_table_json_and_plot(tiny_configs, tmp_path, capsys):
     assert [row.split(' | ')[0][2:] for row in table[1:]] == names
     assert all('| 16x16 | 4 |' in row for row in table[1:])
     assert table[1].endswith('| 1.00x | 1.00x |')
+    # the reference form: same FLOPs as SplitMixer-I, fewer than ConvMixer
+    assert float(table[3].split(' | ')[5]) > 1
 
     data = json.loads(out.read_text())
     assert data['settings']['device'] == 'cpu'
@@ -175,7 +141,7 @@ def test_defaults_from_configs(tiny_configs):
     info = infos['tiny-splitmixer-i']
     assert info['input_shape'] == [3, 32, 32]
     assert info['batch_size'] == 512
-    assert benchmark.default_batch_size((3, 224, 224)) == 64
+    assert benchmark.batch_size_for(args, 'any.py', (3, 224, 224)) == 64
     # every mode but onnxruntime by default; deploy modes for the model with
     # a deploy form
     modes = {name: [c.mode for c in cases if c.name == name] for name in infos}
@@ -215,6 +181,65 @@ def test_paper_set_exists():
     args = benchmark.parse_args(['--paper'])
     paths = benchmark.resolve_configs(args)
     assert len(paths) == 10
+
+
+def test_cost_curve_pairs_every_splitmixer_with_a_convmixer():
+    from mmpretrain.registry import MODELS
+    args = benchmark.parse_args(['--cost-curve'])
+    paths = benchmark.resolve_configs(args)
+    assert len(paths) == 18 and paths[12].startswith('mmpretrain::')
+    models = []
+    for path in paths:
+        cfg = benchmark.load_config(path)
+        shape = benchmark.input_shape_for(cfg, None)
+        with torch.device('meta'):
+            backbone = MODELS.build(cfg.model.backbone)
+        act = next(m for m in backbone.modules()
+                   if isinstance(m, (nn.ReLU, nn.GELU)))
+        models.append(
+            (type(backbone).__name__, backbone.embed_dims, backbone.depth,
+             backbone.patch_size, backbone.kernel_size, type(act), shape[1],
+             benchmark.batch_size_for(args, path, shape)))
+    assert models[0] == ('ConvMixer', 256, 8, 2, 5, nn.GELU, 32, 64)
+    assert models[6] == ('ConvMixer', 256, 8, 7, 7, nn.GELU, 224, 16)
+    assert models[12] == ('ConvMixer', 768, 32, 7, 7, nn.ReLU, 224, 4)
+    # ConvMixer first, then SplitMixers of its width, depth, patch, kernel,
+    # activation, input size and batch size
+    for start, end in ((0, 6), (6, 12), (12, 14), (14, 16), (16, 18)):
+        assert models[start][0] == 'ConvMixer'
+        for model in models[start + 1:end]:
+            assert model[0] == 'SplitMixer' and model[1:] == models[start][1:]
+    # one name per model and input size
+    args = benchmark.parse_args(['--cost-curve', '--batch-size', '2'])
+    names = [name for name, _, _ in benchmark.config_models(paths[:7], args)]
+    assert names[:2] == [
+        'convmixer-256-8_1xb512_cifar10', 'splitmixer-i-256-8'
+    ]
+    assert names[6] == 'convmixer-256-8_1xb128_food101'
+    with pytest.raises(ValueError, match='more than once'):
+        benchmark.config_models(paths[:2] * 2, args)
+    assert benchmark.batch_size_for(args, paths[0], (3, 32, 32)) == 2
+
+
+def test_models_compared_with_one_another_are_measured_together():
+    from types import SimpleNamespace
+    infos = {
+        name:
+        dict(input_shape=[3, 32, 32], batch_size=4, width=width, depth=8)
+        for name, width in (('cm-256', 256), ('cm-768', 768), ('sm-256', 256),
+                            ('sm-768', 768))
+    }
+    cases = [
+        SimpleNamespace(name=name, mode=mode) for name in infos
+        for mode in ('eager', 'channels_last')
+    ]
+    groups = benchmark.comparison_groups(cases, infos)
+    assert [[(c.name, c.mode) for c in group] for group in groups] == [
+        [('cm-256', 'eager'), ('cm-256', 'channels_last'), ('sm-256', 'eager'),
+         ('sm-256', 'channels_last')],
+        [('cm-768', 'eager'), ('cm-768', 'channels_last'), ('sm-768', 'eager'),
+         ('sm-768', 'channels_last')],
+    ]
 
 
 def test_configs_of_installed_packages_by_name():

@@ -14,13 +14,14 @@ BenchmarkCase = throughput.BenchmarkCase
 measure_throughput = throughput.measure_throughput
 
 
-def _result(name, shape, inference, training):
+def _result(name, shape, inference, training, flops=152635904, **arch):
     return dict(
         name=name,
         input_shape=[3, shape, shape],
         batch_size=8,
         params=1234567,
-        flops=152635904,
+        flops=flops,
+        **arch,
         inference=inference,
         training=training,
         inference_mode='deploy',
@@ -38,8 +39,33 @@ def test_speedups_per_input_size():
     assert [r['training_speedup'] for r in results] == [1, 2, 1, 3]
     table = format_table(results).splitlines()
     assert len(table) == 6
-    assert table[3] == ('| b | 32x32 | 8 | 1.235M | 152.6M | 250.0 | deploy '
-                        '| 20.0 | channels_last | 2.50x | 2.00x |')
+    assert table[2] == ('| a | 32x32 | 8 | 1.235M | 152.6M | 1.00 | 100.00 '
+                        '| deploy | 10.00 | channels_last | 1.00x | 1.00x |')
+    assert table[3] == ('| b | 32x32 | 8 | 1.235M | 152.6M | 1.00 | 250.00 '
+                        '| deploy | 20.00 | channels_last | 2.50x (250 %) '
+                        '| 2.00x (200 %) |')
+
+
+def test_speedups_pair_models_of_the_same_width_and_depth():
+    results = add_speedups([
+        _result('convmixer-768-32', 224, 2., 0.5, 20e9, width=768, depth=32),
+        _result('convmixer-1024-20', 224, 6., 1.5, 6e9, width=1024, depth=20),
+        _result('splitmixer-768-32', 224, 3., 0.8, 9e9, width=768, depth=32),
+        _result('splitmixer-1024-20', 224, 9., 3., 3e9, width=1024, depth=20),
+    ])
+    assert [r['baseline'] for r in results] == [
+        'convmixer-768-32', 'convmixer-1024-20', 'convmixer-768-32',
+        'convmixer-1024-20'
+    ]
+    split768, split1024 = results[2:]
+    assert split768['flop_ratio'] == pytest.approx(20 / 9)
+    assert split768['inference_speedup'] == pytest.approx(1.5)
+    assert split768['inference_flop_share'] == pytest.approx(1.5 * 9 / 20)
+    assert split1024['training_speedup'] == pytest.approx(2.0)
+    assert split1024['training_flop_share'] == pytest.approx(1.0)
+    row = format_table(results).splitlines()[4]
+    assert row.endswith('| 2.22 | 3.00 | deploy | 0.80 | channels_last '
+                        '| 1.50x (68 %) | 1.60x (72 %) |')
 
 
 def test_format_millions():
@@ -176,7 +202,8 @@ def test_best_modes_and_compile_time():
     table = format_modes_table(measurements).splitlines()
     assert table[4] == '| b | deploy | 40.0 | - | 0.05 | - |'
     assert format_table([c]).splitlines()[2] == (
-        '| c | 8x8 | 2 | 0M | 0M | 5.0 | deploy | - | - | 0.25x | - |')
+        '| c | 8x8 | 2 | 0M | 0M | 1.00 | 5.00 | deploy | - | - '
+        '| 0.25x (25 %) | - |')
 
 
 def test_throughput_chart_axes_start_at_zero(tmp_path, monkeypatch):
@@ -189,23 +216,18 @@ def test_throughput_chart_axes_start_at_zero(tmp_path, monkeypatch):
         return savefig(fig, *args, **kwargs)
 
     monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', keep)
-    results = [
-        dict(
-            name='big',
-            input_shape=[3, 32, 32],
-            flops=200e6,
-            inference=50.0,
-            training=10.0),
-        dict(
-            name='small',
-            input_shape=[3, 32, 32],
-            flops=100e6,
-            inference=80.0,
-            training=None)
-    ]
+    results = add_speedups([
+        _result('big', 32, 50.0, 10.0, flops=200e6),
+        _result('small', 32, 80.0, None, flops=100e6),
+        _result('large input', 224, 5.0, 1.0, flops=900e6),
+    ])
     path = tmp_path / 'chart.png'
     benchmark_report.plot_throughput(str(path), results, 'a CPU')
     assert path.read_bytes()[:4] == b'\x89PNG'
+    # a column per input size, a row per kind of step
     axes = drawn[0].axes
-    assert [ax.get_xlim()[0] for ax in axes] == [0, 0]
-    assert [ax.get_ylim()[0] for ax in axes] == [0, 0]
+    assert len(axes) == 4
+    assert [ax.get_xlim()[0] for ax in axes] == [0] * 4
+    assert [ax.get_ylim()[0] for ax in axes] == [0] * 4
+    # the curve of the baselines' throughput per FLOP
+    assert [len(ax.lines) for ax in axes] == [1] * 4

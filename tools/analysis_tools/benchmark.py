@@ -2,22 +2,30 @@
 can run in, and compare each model at its best.
 
 All models are measured in one process, each mode of each model as its own
-copy, after warm-up, as the median of repeated steps taken round-robin (see
-``throughput.py`` beside this script). The modes are eager,
+copy, after warm-up, as the median of repeated steps taken round-robin
+among the models compared with one another (see ``throughput.py`` beside
+this script). The modes are eager,
 channels_last, compile, channels_last+compile, and deploy and
 deploy+compile for models with a deploy form (mmpretrain's
 ``switch_to_deploy()``, as RepVGG's; inference only), and onnxruntime on
 request (the model exported to ONNX, on the CPU; inference only). The first
 table lists every mode with the time of its first step apart (that is where
 compiling goes); the second lists each model at its best mode per kind of
-step, with parameters, FLOPs (SplitMixer paper convention) and the speed-up
-over the first model of the same input size and batch size at its best.
+step, with parameters, FLOPs (SplitMixer paper convention), the FLOP
+ratio and the speed-up over its baseline at its best: the first model of
+the same input size, batch size, width and depth.
 
 Examples::
 
     # the paper's set: ConvMixer-256/8 and SplitMixer I-IV at 32 and 224 px
     python tools/analysis_tools/benchmark.py --paper --device cuda --amp \\
         --out speed.json --plot speed.png
+
+    # the cost curve: SplitMixer against ConvMixer of its width and depth at
+    # 32 px, 224 px and ImageNet scale, with CPU-sized batches
+    python tools/analysis_tools/benchmark.py --cost-curve \\
+        --modes eager channels_last --warmup 0 --repeats 3 --device cpu \\
+        --out cost.json --plot cost.png
 
     # ConvMixer against SplitMixer-I and II on CPU, batch 64
     python tools/analysis_tools/benchmark.py \\
@@ -41,8 +49,9 @@ import sys
 from pathlib import Path
 
 import torch
-from benchmark_report import (add_speedups, best_modes, format_modes_table,
-                              format_table, plot_throughput, write_json)
+from benchmark_report import (add_speedups, best_modes, comparison_key,
+                              format_modes_table, format_table,
+                              plot_throughput, write_json)
 from config_inputs import (build_model_from_config, config_exists,
                            input_shape_for, load_config)
 from device_info import describe_device
@@ -72,6 +81,31 @@ PAPER_CONFIGS = (
 #: I at five ratios, II with 2 to 6 segments, III with 2, 4 and 8, IV with
 #: 2 to 5, at 224 px (patch 7, kernel 7) or in the CIFAR setting (32 px,
 #: patch 2, kernel 5).
+#: The cost curve: SplitMixer against ConvMixer of the same width and depth
+#: at the paper's scales, each with a batch size that a CPU measures in
+#: minutes: 256/8 at 32 px (CIFAR-10 configs) and at 224 px (Food101
+#: configs), and the ImageNet-scale SplitMixer-I against mmpretrain's
+#: ConvMixer (same activation).
+_SETTINGS_256 = ('convmixer/convmixer', 'splitmixer/splitmixer-i',
+                 'splitmixer/splitmixer-ii', 'splitmixer/splitmixer-iii',
+                 'splitmixer/splitmixer-iv', 'splitmixer/splitmixer-v')
+_CONVMIXER_IN1K = 'mmpretrain::convmixer/convmixer-{}_10xb64_in1k.py'
+_SPLITMIXER_IN1K = 'splitmixer/splitmixer-i-{}_10xb64_in1k.py'
+COST_CURVE = {
+    **{
+        f'{model}-256-8_1xb512_cifar10.py': 64
+        for model in _SETTINGS_256
+    },
+    **{
+        f'{model}-256-8_1xb128_food101.py': 16
+        for model in _SETTINGS_256
+    },
+    **{
+        name.format(arch): 4
+        for arch in ('768-32', '1024-20', '1536-20')
+        for name in (_CONVMIXER_IN1K, _SPLITMIXER_IN1K)
+    },
+}
 SWEEP_MODELS = ([('I', dict(ratio=r), f'ratio {n}/{d}')
                  for r, n, d in ((2 / 3, 2, 3), (3 / 5, 3, 5), (4 / 7, 4, 7),
                                  (5 / 9, 5, 9), (6 / 11, 6, 11))] +
@@ -117,6 +151,14 @@ def parse_args(argv=None):
         action='store_true',
         help='measure the paper\'s set: ConvMixer-256/8 and SplitMixer I-IV '
         'at 32 px (CIFAR-10 configs) and 224 px (Food101 configs)')
+    parser.add_argument(
+        '--cost-curve',
+        action='store_true',
+        help='measure SplitMixer against ConvMixer of its width and depth '
+        'at every scale: 256/8 at 32 px (CIFAR-10 configs, batch 64) and '
+        '224 px (Food101 configs, batch 16), ImageNet-scale SplitMixer-I '
+        'against mmpretrain\'s ConvMixer (batch 4); --batch-size sets one '
+        'batch size for all')
     parser.add_argument(
         '--reference',
         action='store_true',
@@ -177,24 +219,32 @@ def parse_args(argv=None):
 
 
 def resolve_configs(args) -> list:
-    sources = [bool(args.configs), args.paper, args.sweep is not None]
+    sources = [
+        bool(args.configs), args.paper, args.cost_curve, args.sweep is not None
+    ]
     if sum(sources) > 1:
-        raise ValueError(
-            'give one of: config files, --paper or --sweep, not several')
+        raise ValueError('give one of: config files, --paper, --cost-curve '
+                         'or --sweep, not several')
     if args.sweep is not None:
         return []
-    if args.paper:
-        root = configs_root()
-        paths = [str(root / name) for name in PAPER_CONFIGS]
+    if args.paper or args.cost_curve:
+        paths = preset_paths(PAPER_CONFIGS if args.paper else COST_CURVE)
     elif args.configs:
         paths = list(args.configs)
     else:
-        raise ValueError(
-            'no configs given: pass config files, --paper or --sweep')
+        raise ValueError('no configs given: pass config files, --paper, '
+                         '--cost-curve or --sweep')
     missing = [path for path in paths if not config_exists(path)]
     if missing:
         raise FileNotFoundError(f'config files not found: {missing}')
     return paths
+
+
+def preset_paths(names) -> list:
+    """The configs of a preset: this project's under :func:`configs_root`,
+    an installed package's by name (``mmpretrain::...``) as they are."""
+    root = configs_root()
+    return [name if '::' in name else str(root / name) for name in names]
 
 
 def check_args(args) -> str:
@@ -220,10 +270,25 @@ def check_args(args) -> str:
     return device
 
 
-def default_batch_size(input_shape) -> int:
+def batch_size_for(args, path: str, input_shape) -> int:
+    """``--batch-size``, else the cost curve's batch size of ``path``, else
+    the default of the input size."""
+    if args.batch_size:
+        return args.batch_size
+    if args.cost_curve:
+        return dict(zip(preset_paths(COST_CURVE), COST_CURVE.values()))[path]
     if input_shape[1] * input_shape[2] <= SMALL_INPUT_PIXELS:
         return SMALL_INPUT_BATCH
     return LARGE_INPUT_BATCH
+
+
+def width_and_depth(model) -> dict:
+    """``width`` (channels) and ``depth`` (blocks) of an isotropic
+    backbone such as SplitMixer, ConvMixer or MLP-Mixer; None where the
+    backbone does not say."""
+    backbone = getattr(model, 'backbone', model)
+    depth = getattr(backbone, 'depth', getattr(backbone, 'num_layers', None))
+    return dict(width=getattr(backbone, 'embed_dims', None), depth=depth)
 
 
 def sweep_models(setting: str) -> list:
@@ -265,18 +330,20 @@ def sweep_models(setting: str) -> list:
 def config_models(paths, args) -> list:
     """``(name, model, input_shape)`` of config files, named by their model
     part ('splitmixer-i-256-8' for 'splitmixer-i-256-8_1xb512_cifar10.py'),
-    or by the whole stem where two configs of one input size would share a
-    name."""
-    loaded = []
-    for path in paths:
-        cfg = load_config(path)
-        loaded.append((path, cfg, input_shape_for(cfg, args.shape)))
-    keys = [(Path(path).stem.split('_')[0], tuple(shape))
-            for path, _, shape in loaded]
+    or by the whole stem where two configs share a model part (as the
+    CIFAR-10 and Food101 configs of one model), so that every name is one
+    model at one input size."""
+    stems = [Path(path).stem for path in paths]
+    repeated = sorted({stem for stem in stems if stems.count(stem) > 1})
+    if repeated:
+        raise ValueError(f'configs given more than once: {repeated}')
+    parts = [stem.split('_')[0] for stem in stems]
     models = []
-    for (path, cfg, input_shape), key in zip(loaded, keys):
-        name = key[0] if keys.count(key) == 1 else Path(path).stem
-        models.append((name, build_model_from_config(cfg), input_shape))
+    for path, stem, part in zip(paths, stems, parts):
+        cfg = load_config(path)
+        name = part if parts.count(part) == 1 else stem
+        models.append((name, build_model_from_config(cfg),
+                       input_shape_for(cfg, args.shape)))
     return models
 
 
@@ -294,7 +361,7 @@ def build_cases(paths, args):
         sources = list(paths)
     cases, infos = [], {}
     for (name, model, input_shape), source in zip(models, sources):
-        batch_size = args.batch_size or default_batch_size(input_shape)
+        batch_size = batch_size_for(args, source, input_shape)
         variants = [(name, model, False)]
         if args.reference and has_reference(model):
             variants.append(
@@ -307,6 +374,7 @@ def build_cases(paths, args):
                 reference=reference,
                 input_shape=list(input_shape),
                 batch_size=batch_size,
+                **width_and_depth(variant),
                 params=complexity['params'],
                 flops=complexity['flops'])
             for mode in args.modes:
@@ -315,6 +383,18 @@ def build_cases(paths, args):
                         BenchmarkCase(variant_name, variant, input_shape,
                                       batch_size, mode))
     return cases, infos
+
+
+def comparison_groups(cases, infos) -> list:
+    """``cases`` in groups of the models compared with one another (see
+    ``benchmark_report.comparison_key``), in order of first appearance.
+    Each group is measured round-robin on its own and released before the
+    next, so that a run of large models holds one group's copies, not all
+    of them."""
+    groups = {}
+    for case in cases:
+        groups.setdefault(comparison_key(infos[case.name]), []).append(case)
+    return list(groups.values())
 
 
 def print_profiles(cases, device: str, amp: bool) -> None:
@@ -340,15 +420,21 @@ def main(argv=None):
         dynamo.config.cache_size_limit = max(dynamo.config.cache_size_limit,
                                              64)
     cases, infos = build_cases(paths, args)
-    measured = measure_throughput(
-        cases,
-        device=device,
-        amp=args.amp,
-        warmup=args.warmup,
-        repeats=args.repeats)
+    if not cases:
+        raise ValueError('no models to benchmark: none of the models runs in '
+                         f'the modes asked for ({", ".join(args.modes)})')
+    speeds = {}
+    for group in comparison_groups(cases, infos):
+        measured = measure_throughput(
+            group,
+            device=device,
+            amp=args.amp,
+            warmup=args.warmup,
+            repeats=args.repeats)
+        speeds.update(zip(map(id, group), measured))
     measurements = [
-        dict(infos[case.name], mode=case.mode, **speed)
-        for case, speed in zip(cases, measured)
+        dict(infos[case.name], mode=case.mode, **speeds[id(case)])
+        for case in cases
     ]
     results = add_speedups(best_modes(measurements))
     settings = dict(

@@ -77,10 +77,6 @@ PAPER_CONFIGS = (
     'splitmixer/splitmixer-iii-256-8_1xb128_food101.py',
     'splitmixer/splitmixer-iv-256-8_1xb128_food101.py',
 )
-#: The original code's throughput sweep: ConvMixer-256/8 against SplitMixer
-#: I at five ratios, II with 2 to 6 segments, III with 2, 4 and 8, IV with
-#: 2 to 5, at 224 px (patch 7, kernel 7) or in the CIFAR setting (32 px,
-#: patch 2, kernel 5).
 #: The cost curve: SplitMixer against ConvMixer of the same width and depth
 #: at the paper's scales, each with a batch size that a CPU measures in
 #: minutes: 256/8 at 32 px (CIFAR-10 configs) and at 224 px (Food101
@@ -106,6 +102,10 @@ COST_CURVE = {
         for name in (_CONVMIXER_IN1K, _SPLITMIXER_IN1K)
     },
 }
+#: The original code's throughput sweep: ConvMixer-256/8 against SplitMixer
+#: I at five ratios, II with 2 to 6 segments, III with 2, 4 and 8, IV with
+#: 2 to 5, at 224 px (patch 7, kernel 7) or in the CIFAR setting (32 px,
+#: patch 2, kernel 5).
 SWEEP_MODELS = ([('I', dict(ratio=r), f'ratio {n}/{d}')
                  for r, n, d in ((2 / 3, 2, 3), (3 / 5, 3, 5), (4 / 7, 4, 7),
                                  (5 / 9, 5, 9), (6 / 11, 6, 11))] +

@@ -118,7 +118,6 @@ def trace_steps(model, input_shape, batch_size: int,
         model(inputs, mode='tensor')
     traces['inference'] = trace.ops
     model.train()
-    logits = model(inputs, mode='tensor')  # BatchNorm's statistics settle
     targets = torch.zeros(batch_size, dtype=torch.long)
     with OperatorTrace() as trace:
         logits = model(inputs, mode='tensor')

@@ -34,7 +34,8 @@ def test_table_json_and_plot(tiny_configs, tmp_path, capsys):
     ])
     printed = capsys.readouterr().out
     names = [
-        'tiny-convmixer', 'tiny-splitmixer-i', 'tiny-splitmixer-i (reference)'
+        'tiny-convmixer', 'tiny-splitmixer-i',
+        'tiny-splitmixer-i (layer by layer)', 'tiny-splitmixer-i (reference)'
     ]
     assert [r['name'] for r in results] == names
     lines = printed.splitlines()
@@ -48,6 +49,8 @@ def test_table_json_and_plot(tiny_configs, tmp_path, capsys):
                   ['| tiny-convmixer', 'channels_last'],
                   ['| tiny-splitmixer-i', 'eager'],
                   ['| tiny-splitmixer-i', 'channels_last'],
+                  ['| tiny-splitmixer-i (layer by layer)', 'eager'],
+                  ['| tiny-splitmixer-i (layer by layer)', 'channels_last'],
                   ['| tiny-splitmixer-i (reference)', 'eager'],
                   ['| tiny-splitmixer-i (reference)', 'channels_last']]
     assert table[0].startswith('| Model | Input | Batch | Params | FLOPs')
@@ -55,7 +58,7 @@ def test_table_json_and_plot(tiny_configs, tmp_path, capsys):
     assert all('| 16x16 | 4 |' in row for row in table[1:])
     assert table[1].endswith('| 1.00x | 1.00x |')
     # the reference form: same FLOPs as SplitMixer-I, fewer than ConvMixer
-    assert float(table[3].split(' | ')[5]) > 1
+    assert float(table[4].split(' | ')[5]) > 1
 
     data = json.loads(out.read_text())
     assert data['settings']['device'] == 'cpu'
@@ -65,9 +68,9 @@ def test_table_json_and_plot(tiny_configs, tmp_path, capsys):
     assert data['settings']['cudnn_benchmark'] is False  # on GPUs only
     rows = data['results']
     assert [r['name'] for r in rows] == names
-    assert [r['reference'] for r in rows] == [False, False, True]
+    assert [r['reference'] for r in rows] == [False, False, True, True]
     measurements = data['measurements']
-    assert len(measurements) == 6
+    assert len(measurements) == 8
     for row in rows:
         assert row['input_shape'] == [3, 16, 16] and row['batch_size'] == 4
         for kind in ('inference', 'training'):
@@ -84,9 +87,10 @@ def test_table_json_and_plot(tiny_configs, tmp_path, capsys):
                 0.0, fastest[f'{kind}_first_time'] - fastest[f'{kind}_time'])
             assert row[f'{kind}_speedup'] == pytest.approx(row[kind] /
                                                            rows[0][kind])
-    # the reference formulation is the same network
-    assert rows[1]['params'] == rows[2]['params']
-    assert rows[1]['flops'] == rows[2]['flops']
+    # the layer-by-layer and reference forms are the same network
+    for row in rows[2:]:
+        assert row['params'] == rows[1]['params']
+        assert row['flops'] == rows[1]['flops']
     assert rows[0]['params'] > rows[1]['params']
     assert plot.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 

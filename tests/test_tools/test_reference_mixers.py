@@ -13,6 +13,7 @@ reference_mixers = load_tool('analysis_tools/reference_mixers.py')
 has_reference = reference_mixers.has_reference
 reference_mixer = reference_mixers.reference_mixer
 to_reference_model = reference_mixers.to_reference_model
+to_layer_by_layer_model = reference_mixers.to_layer_by_layer_model
 
 # (channels, ratio, num_segments): even and odd channel counts, passes that
 # overlap (ratio > 1/2) and passes that do not (ratio <= 1/2), equal and
@@ -77,6 +78,7 @@ def test_reference_model_same_outputs(setting):
     assert not any(
         p1 is p2 for p1, p2 in zip(model.parameters(), reference.parameters()))
     assert has_reference(model) and not has_reference(reference)
+    assert model.inplace_inference and not reference.inplace_inference
     x = torch.randn(2, 3, 12, 12)
     model.eval()
     reference.eval()
@@ -98,3 +100,16 @@ def test_reference_refuses_models_without_split_mixers():
         to_reference_model('model')
     with pytest.raises(TypeError, match='no reference formulation'):
         reference_mixer(nn.Conv2d(4, 4, 1))
+
+
+def test_layer_by_layer_model():
+    model = SplitMixer(
+        arch=dict(embed_dims=8, depth=1, patch_size=2, kernel_size=3),
+        channel_trick=False)
+    copied = to_layer_by_layer_model(model)
+    assert model.inplace_inference and not copied.inplace_inference
+    assert type(copied.stages[0][1]) is type(model.stages[0][1])
+    with pytest.raises(ValueError, match='holds no SplitMixer'):
+        to_layer_by_layer_model(nn.Conv2d(4, 4, 1))
+    with pytest.raises(TypeError, match='nn.Module'):
+        to_layer_by_layer_model('model')

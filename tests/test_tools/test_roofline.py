@@ -49,13 +49,37 @@ def test_views_move_nothing_and_copies_move_both_ways():
     assert [op for op in trace.ops if op[2]] == [('aten.clone', 0, 2 * 96)]
 
 
+def test_out_argument_is_written_once():
+    x, y = torch.randn(4, 6), torch.empty(4, 6)
+    with roofline.OperatorTrace() as trace:
+        torch.add(x, x, out=y)
+        x.mul_(2)
+    assert [op[2] for op in trace.ops] == [3 * 96, 2 * 96]
+
+
+def test_copy_speed_of_the_largest_size_that_fits():
+    roofline_figures = dict(copy_bytes={1024: 9.0, 4096: 5.0, 16384: 2.0})
+    speed = roofline.copy_speed
+    assert speed(roofline_figures, 100) == 9.0  # smaller than all
+    assert speed(roofline_figures, 2 * 4096) == 5.0
+    assert speed(roofline_figures, 2 * 16383) == 5.0
+    assert speed(roofline_figures, 10**9) == 2.0
+    assert roofline.COPY_SIZES[0] == 64 << 10
+    assert roofline.COPY_SIZES[-1] == 64 << 20
+
+
 def test_table(tiny_configs, capsys):
-    _, rows = roofline.main(tiny_configs[:2] + ['--batch-size', '2'])
+    _, rows = roofline.main(tiny_configs[:2] +
+                            ['--batch-size', '2', '--repeats', '1'])
     lines = capsys.readouterr().out.splitlines()
     assert 'GFLOP/s' in lines[0] and 'GB/s' in lines[0]
     table = [line for line in lines if line.startswith('| ')]
-    assert len(table) == 5
-    assert table[1].endswith('| 1.00x |') and table[2].endswith('| 1.00x |')
+    assert len(table) == 5 and table[0].endswith('| Speed-up ceiling |')
+    # the ceiling: the first model's measured time over each one's bound
+    for line, row in zip(table[1:], rows):
+        base = rows[0] if row['kind'] == 'inference' else rows[1]
+        ceiling = base['measured'] / row['seconds']
+        assert line.endswith(f'| {ceiling:.2f}x |') and row['measured'] > 0
     convmixer, splitmixer = rows[0], rows[2]
     assert convmixer['kind'] == splitmixer['kind'] == 'inference'
     # SplitMixer-I: fewer FLOPs, more bytes (more, thinner passes)
@@ -70,3 +94,5 @@ def test_errors(tiny_configs, tmp_path):
         roofline.main([str(tmp_path / 'missing.py')])
     with pytest.raises(ValueError, match='--batch-size'):
         roofline.main(tiny_configs[:1] + ['--batch-size', '0'])
+    with pytest.raises(ValueError, match='--repeats'):
+        roofline.main(tiny_configs[:1] + ['--repeats', '0'])

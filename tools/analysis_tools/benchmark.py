@@ -56,7 +56,8 @@ from config_inputs import (build_model_from_config, config_exists,
                            input_shape_for, load_config)
 from device_info import describe_device
 from output_paths import check_output_file
-from reference_mixers import has_reference, to_reference_model
+from reference_mixers import (has_reference, to_layer_by_layer_model,
+                              to_reference_model)
 from throughput import (MODES, BenchmarkCase, autotunes_cudnn,
                         measure_throughput, mode_features, profile_operators,
                         supports_mode)
@@ -163,8 +164,9 @@ def parse_args(argv=None):
         '--reference',
         action='store_true',
         help='after each SplitMixer of settings I-V also measure the same '
-        'model with the straightforward channel mixers (slice, 1x1 conv, '
-        'concatenate)')
+        'model with every layer run as a module (layer by layer), and with '
+        'that and the straightforward channel mixers (slice, 1x1 conv, '
+        'concatenate; reference)')
     parser.add_argument(
         '--batch-size',
         type=int,
@@ -364,8 +366,10 @@ def build_cases(paths, args):
         batch_size = batch_size_for(args, source, input_shape)
         variants = [(name, model, False)]
         if args.reference and has_reference(model):
-            variants.append(
-                (f'{name} (reference)', to_reference_model(model), True))
+            variants += [(f'{name} (layer by layer)',
+                          to_layer_by_layer_model(model), True),
+                         (f'{name} (reference)', to_reference_model(model),
+                          True)]
         for variant_name, variant, reference in variants:
             complexity = get_complexity(variant, input_shape)
             infos[variant_name] = dict(

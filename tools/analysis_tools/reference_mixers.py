@@ -3,9 +3,13 @@
 Every mixer here slices its channel segments, applies a 1 x 1 conv to each
 and concatenates the results, the way the method is usually written down.
 :func:`to_reference_model` swaps them into a copy of a model, sharing the
-original convolutions, so the copy computes the same function with the same
-weights. It is the baseline that the benchmark compares the optimised mixers
-of :mod:`mmsplitmix.models.backbones.channel_mixers` against.
+original convolutions, and runs every layer of the copy as a module also
+without autograd (``inplace_inference=False``), so the copy computes the
+same function with the same weights, written down plainly. It is the
+baseline that the benchmark compares SplitMixer's speed paths against: the
+optimised mixers of :mod:`mmsplitmix.models.backbones.channel_mixers` and,
+in inference, the in-place layers of
+:mod:`mmsplitmix.models.backbones.inplace_inference`.
 """
 import copy
 from typing import List, Sequence
@@ -13,6 +17,7 @@ from typing import List, Sequence
 import torch
 import torch.nn as nn
 
+from mmsplitmix.models import SplitMixer
 from mmsplitmix.models.backbones.channel_mixers import BaseChannelMixer
 
 
@@ -150,9 +155,32 @@ def has_reference(model: nn.Module) -> bool:
     return any(_has_reference_form(m) for m in model.modules())
 
 
+def to_layer_by_layer_model(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose SplitMixers run every layer as a module
+    also without autograd (``inplace_inference=False``); its channel
+    mixers stay as they are.
+
+    Args:
+        model (nn.Module): A model holding a SplitMixer.
+
+    Returns:
+        nn.Module: The copy, with the same parameters and outputs.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f'model must be an nn.Module, got {type(model).__name__}')
+    copied = copy.deepcopy(model)
+    backbones = [m for m in copied.modules() if isinstance(m, SplitMixer)]
+    if not backbones:
+        raise ValueError(f'{type(model).__name__} holds no SplitMixer')
+    for backbone in backbones:
+        backbone.inplace_inference = False
+    return copied
+
+
 def to_reference_model(model: nn.Module) -> nn.Module:
     """A copy of ``model`` whose channel mixers use the straightforward
-    formulation.
+    formulation and whose SplitMixers run every layer as a module.
 
     The copy has its own parameters, equal to the original's, under the same
     state-dict keys, so it gives the same outputs. Models without any
@@ -170,6 +198,9 @@ def to_reference_model(model: nn.Module) -> nn.Module:
             f'model must be an nn.Module, got {type(model).__name__}')
     reference = copy.deepcopy(model)
     replaced = 0
+    for module in reference.modules():
+        if isinstance(module, SplitMixer):
+            module.inplace_inference = False
     for parent in list(reference.modules()):
         for name, child in list(parent.named_children()):
             if _has_reference_form(child):

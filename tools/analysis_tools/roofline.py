@@ -1,19 +1,21 @@
 """The fastest a model can run op by op on this machine, from a roofline
-measured on it.
+measured on it, against how fast it runs.
 
-The roofline is two figures of this machine: the speed of a large fp32
-matrix product (GFLOP/s) and of copying a large tensor (GB/s, bytes read
-plus bytes written). One inference step and one training step (forward,
+The roofline is measured on this machine: the speed of a large fp32 matrix
+product (GFLOP/s) and of copying tensors of 64 KB to 64 MB (GB/s, bytes
+read plus bytes written). One inference step and one training step (forward,
 cross-entropy, backward, AdamW) of each model run under a dispatch mode
 that records every operator PyTorch executes: its FLOPs (matrix products
 and convolutions, as ``torch.utils.flop_counter`` counts them) and the
 bytes of its tensor inputs and outputs (views move nothing). An operator
 cannot take less than its FLOPs at the matrix-product speed nor less than
-its bytes at the copy speed; the sum of these per-operator bounds is the
-fastest the step can run on this machine when executed operator by
-operator, as eager PyTorch executes it. The bound speed-up over the first
-model is the most a faster implementation of the same operators can give;
-fusing operators (fewer passes over memory) is the only way past it.
+its bytes at the copy speed of tensors of its size; the sum of these
+per-operator bounds is the fastest the step can run on this machine when
+executed operator by operator, as eager PyTorch executes it. Each step is
+also timed, so the table gives how much of its bound a model reaches and
+the ceiling of its speed-up over the first model as that one runs now: the
+first model's measured time over this model's bound. Fusing operators
+(fewer passes over memory) is the only way past a bound.
 
 Example::
 
@@ -49,18 +51,34 @@ def _median_seconds(step, repeats: int = 5, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+#: Tensor sizes (bytes) whose copy speed the roofline measures: 64 KB, which
+#: stays in the caches, to 64 MB, which does not.
+COPY_SIZES = tuple(2**k for k in range(16, 27))
+
+
 def measure_roofline(size: int = 1024, rows: int = 4096) -> dict:
     """``gemm_flops`` (FLOP/s of a ``rows x size`` by ``size x size`` fp32
-    product) and ``copy_bytes`` (bytes/s read plus written copying a
-    ``rows x size`` x 4 fp32 tensor into another) on this CPU."""
+    product) and ``copy_bytes`` (for each of :data:`COPY_SIZES`, bytes/s
+    read plus written copying an fp32 tensor of that size into another) on
+    this CPU."""
     a, b = torch.randn(rows, size), torch.randn(size, size)
     out = torch.empty(rows, size)
     gemm = _median_seconds(lambda: torch.mm(a, b, out=out))
-    src, dst = torch.randn(4 * rows, size), torch.empty(4 * rows, size)
-    copy = _median_seconds(lambda: dst.copy_(src))
-    return dict(
-        gemm_flops=2 * rows * size * size / gemm,
-        copy_bytes=2 * src.numel() * src.element_size() / copy)
+    copy = {}
+    for nbytes in COPY_SIZES:
+        src, dst = torch.randn(nbytes // 4), torch.empty(nbytes // 4)
+        copy[nbytes] = 2 * nbytes / _median_seconds(lambda: dst.copy_(src))
+    return dict(gemm_flops=2 * rows * size * size / gemm, copy_bytes=copy)
+
+
+def copy_speed(roofline: dict, moved: int) -> float:
+    """The copy speed that bounds an operator moving ``moved`` bytes: that
+    of the largest measured tensor no larger than half of them (a copy
+    moves its size twice), so that tensors small enough to stay in the
+    caches count at the caches' speed; the smallest size's below it."""
+    speeds = roofline['copy_bytes']
+    fitting = [nbytes for nbytes in speeds if 2 * nbytes <= moved]
+    return speeds[max(fitting) if fitting else min(speeds)]
 
 
 def _flops(func, args, kwargs, out) -> int:
@@ -92,16 +110,26 @@ class OperatorTrace(TorchDispatchMode):
         out = func(*args, **kwargs)
         if not func.is_view:
             flops = _flops(func, args, kwargs, out)
+            written = tree_leaves(kwargs.get('out'))
+            # an ``out=`` tensor is written once, not read
+            returned = [
+                t for t in tree_leaves(out) if not any(t is w for w in written)
+            ]
             moved = sum(t.numel() * t.element_size()
-                        for t in tree_leaves((args, kwargs, out))
+                        for t in tree_leaves((args, kwargs)) + returned
                         if isinstance(t, torch.Tensor))
             self.ops.append((str(func.overloadpacket), flops, moved))
         return out
 
 
-def trace_steps(model, input_shape, batch_size: int,
-                channels_last: bool) -> dict:
-    """The operator traces of one inference and one training step."""
+def trace_steps(model,
+                input_shape,
+                batch_size: int,
+                channels_last: bool,
+                repeats: int = 0) -> dict:
+    """The operator traces of one inference and one training step; with
+    ``repeats``, also each step's median time (seconds) over that many
+    steps after one untimed step, under the key ``(kind, 'seconds')``."""
     model = model.cpu()
     memory_format = torch.contiguous_format
     if channels_last:
@@ -110,29 +138,43 @@ def trace_steps(model, input_shape, batch_size: int,
     inputs = torch.randn(batch_size,
                          *input_shape).to(memory_format=memory_format)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    traces = {}
-    model.eval()
-    # no_grad rather than inference_mode, under which the trace would see
-    # conv2d and linear before they become convolutions and matrix products
-    with torch.no_grad(), OperatorTrace() as trace:
-        model(inputs, mode='tensor')
-    traces['inference'] = trace.ops
-    model.train()
     targets = torch.zeros(batch_size, dtype=torch.long)
-    with OperatorTrace() as trace:
+
+    def infer():
+        model(inputs, mode='tensor')
+
+    def train():
         logits = model(inputs, mode='tensor')
         F.cross_entropy(logits, targets).backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+
+    traces = {}
+    model.eval()
+    # no_grad rather than inference_mode, under which the trace would see
+    # conv2d and linear before they become convolutions and matrix products
+    with torch.no_grad():
+        with OperatorTrace() as trace:
+            infer()
+        if repeats:
+            traces['inference', 'seconds'] = _median_seconds(
+                infer, repeats, warmup=1)
+    traces['inference'] = trace.ops
+    model.train()
+    with OperatorTrace() as trace:
+        train()
     traces['training'] = trace.ops
+    if repeats:
+        traces['training', 'seconds'] = _median_seconds(
+            train, repeats, warmup=1)
     return traces
 
 
 def bound(ops, roofline: dict) -> dict:
     """FLOPs, bytes and the per-operator bound (seconds) of a trace."""
     seconds = sum(
-        max(flops / roofline['gemm_flops'], moved / roofline['copy_bytes'])
-        for _, flops, moved in ops)
+        max(flops / roofline['gemm_flops'], moved /
+            copy_speed(roofline, moved)) for _, flops, moved in ops)
     return dict(
         flops=sum(op[1] for op in ops),
         bytes=sum(op[2] for op in ops),
@@ -153,38 +195,55 @@ def parse_args(argv=None):
     parser.add_argument(
         '--channels-last',
         action='store_true',
-        help='trace the models in the channels-last memory format')
+        help='trace and time the models in the channels-last memory format')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=3,
+        help='timed steps of each kind per model, after one untimed step; '
+        'the median is reported')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.batch_size < 1:
-        raise ValueError(
-            f'--batch-size must be a positive int, got {args.batch_size}')
+    for name in ('batch_size', 'repeats'):
+        if getattr(args, name) < 1:
+            raise ValueError(f'--{name.replace("_", "-")} must be a positive '
+                             f'int, got {getattr(args, name)}')
     missing = [path for path in args.configs if not config_exists(path)]
     if missing:
         raise FileNotFoundError(f'config files not found: {missing}')
     roofline = measure_roofline()
+    copy = roofline['copy_bytes']
     print(f"{describe_device('cpu')}, fp32: matrix product "
-          f"{roofline['gemm_flops'] / 1e9:.1f} GFLOP/s, copy "
-          f"{roofline['copy_bytes'] / 1e9:.1f} GB/s (read + written)\n")
-    print('| Model | Step | GFLOP | GB moved | Bound (ms) | Bound (img/s) '
-          '| Bound speed-up |')
-    print('|---|---|---|---|---|---|---|')
+          f"{roofline['gemm_flops'] / 1e9:.1f} GFLOP/s; copy (read + "
+          'written) ' + ', '.join(f'{copy[n] / 1e9:.1f} GB/s at {n >> 20} MB'
+                                  for n in (max(copy), 1 << 22, 1 << 20)) +
+          '\n')
+    print(
+        '| Model | Step | GFLOP | GB moved | Bound (img/s) | Measured (img/s) '
+        '| Share of bound | Speed-up ceiling |')
+    print('|---|---|---|---|---|---|---|---|')
     baseline, rows = {}, []
     for path in args.configs:
         cfg = load_config(path)
         traces = trace_steps(
             build_model_from_config(cfg), input_shape_for(cfg, None),
-            args.batch_size, args.channels_last)
-        for kind, ops in traces.items():
-            row = dict(name=path, kind=kind, **bound(ops, roofline))
+            args.batch_size, args.channels_last, args.repeats)
+        for kind in ('inference', 'training'):
+            row = dict(
+                name=path,
+                kind=kind,
+                measured=traces[kind, 'seconds'],
+                **bound(traces[kind], roofline))
             base = baseline.setdefault(kind, row)
             print(f"| {path} | {kind} | {row['flops'] / 1e9:.1f} "
-                  f"| {row['bytes'] / 1e9:.2f} | {1e3 * row['seconds']:.0f} "
+                  f"| {row['bytes'] / 1e9:.2f} "
                   f"| {args.batch_size / row['seconds']:.2f} "
-                  f"| {base['seconds'] / row['seconds']:.2f}x |")
+                  f"| {args.batch_size / row['measured']:.2f} "
+                  f"| {row['seconds'] / row['measured']:.0%} "
+                  f"| {base['measured'] / row['seconds']:.2f}x |")
             rows.append(row)
     return roofline, rows
 

@@ -43,7 +43,7 @@ def segment_bounds(channels: int, num_segments: int) -> List[int]:
     return [i * width for i in range(num_segments)] + [channels]
 
 
-def _nhwc_view(x: torch.Tensor) -> Optional[torch.Tensor]:
+def nhwc_view(x: torch.Tensor) -> Optional[torch.Tensor]:
     """The ``(N, H, W, C)`` view of a 4-D tensor stored channels-last, or
     None for any other tensor."""
     if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(
@@ -109,7 +109,7 @@ class _ChannelMixer(BaseChannelMixer):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nhwc = _nhwc_view(x)
+        nhwc = nhwc_view(x)
         if nhwc is None:
             return self.mix(x, 1)
         return self.mix(nhwc, -1).permute(0, 3, 1, 2)
@@ -435,7 +435,7 @@ class Conv3dChannelMixer(BaseChannelMixer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.mixer(x.unsqueeze(1)).flatten(1, 2)
-        if _nhwc_view(x) is not None:
+        if nhwc_view(x) is not None:
             # keep the layout of the rest of the network
             out = out.contiguous(memory_format=torch.channels_last)
         return out

@@ -13,6 +13,7 @@ from mmpretrain.registry import MODELS
 
 from .channel_mixers import (MIXER_SETTINGS, Conv3dChannelMixer,
                              build_channel_mixer, partial_channels)
+from .inplace_inference import inplace_inference_applies, run_inplace
 
 
 def _depthwise_conv(channels: int, kernel_size: Tuple[int, int]) -> nn.Conv2d:
@@ -27,6 +28,10 @@ def _depthwise_conv(channels: int, kernel_size: Tuple[int, int]) -> nn.Conv2d:
         padding = 'same'
     return nn.Conv2d(
         channels, channels, kernel_size, groups=channels, padding=padding)
+
+
+def _call(layers: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return layers(x)
 
 
 def _check_positive_int(name: str, value) -> None:
@@ -105,6 +110,12 @@ class SplitMixer(BaseBackbone):
             mode. Defaults to 0.
         with_cp (bool): Use gradient checkpointing on every block, trading
             compute for memory. Defaults to False.
+        inplace_inference (bool): Without autograd (``torch.no_grad()``,
+            ``torch.inference_mode()``), apply the activations, the
+            inference-mode BatchNorms and the residual additions in place,
+            to the tensors the layers before them returned: the same
+            function, without a new tensor per layer. A layer with forward
+            hooks runs as a module. Defaults to True.
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to None, PyTorch's default initialization.
 
@@ -141,6 +152,7 @@ class SplitMixer(BaseBackbone):
                  out_indices: Union[int, Sequence[int]] = -1,
                  frozen_stages: int = 0,
                  with_cp: bool = False,
+                 inplace_inference: bool = True,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         arch = self._parse_arch(arch)
@@ -149,9 +161,12 @@ class SplitMixer(BaseBackbone):
         self.patch_size = arch['patch_size']
         self.kernel_size = arch['kernel_size']
         _check_positive_int('in_channels', in_channels)
-        for name, flag in (('spatial_trick', spatial_trick),
-                           ('channel_trick', channel_trick), ('with_cp',
-                                                              with_cp)):
+        flags = dict(
+            spatial_trick=spatial_trick,
+            channel_trick=channel_trick,
+            with_cp=with_cp,
+            inplace_inference=inplace_inference)
+        for name, flag in flags.items():
             if not isinstance(flag, bool):
                 raise TypeError(
                     f'{name} must be a bool, got {type(flag).__name__}')
@@ -174,6 +189,7 @@ class SplitMixer(BaseBackbone):
                              f'(the depth), got {frozen_stages}')
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
+        self.inplace_inference = inplace_inference
 
         dims = self.embed_dims
         self.stem = nn.Sequential(
@@ -328,13 +344,15 @@ class SplitMixer(BaseBackbone):
 
     # ------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        x = self.stem(x)
+        inplace = self.inplace_inference and inplace_inference_applies()
+        run = run_inplace if inplace else _call
+        x = run(self.stem, x)
         outs = []
         for i, stage in enumerate(self.stages):
             if self.with_cp and self.training and x.requires_grad:
                 x = cp.checkpoint(stage, x, use_reentrant=False)
             else:
-                x = stage(x)
+                x = run(stage, x)
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)

@@ -73,9 +73,10 @@ def measure_roofline(size: int = 1024, rows: int = 4096) -> dict:
 
 def copy_speed(roofline: dict, moved: int) -> float:
     """The copy speed that bounds an operator moving ``moved`` bytes: that
-    of the largest measured tensor no larger than half of them (a copy
-    moves its size twice), so that tensors small enough to stay in the
-    caches count at the caches' speed; the smallest size's below it."""
+    of the largest measured tensor size at most half of them (a copy moves
+    its tensor twice), so that tensors small enough to stay in the caches
+    count at the caches' speed. Smaller operators take the smallest size's
+    speed."""
     speeds = roofline['copy_bytes']
     fitting = [nbytes for nbytes in speeds if 2 * nbytes <= moved]
     return speeds[max(fitting) if fitting else min(speeds)]

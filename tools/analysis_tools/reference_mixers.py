@@ -193,14 +193,8 @@ def to_reference_model(model: nn.Module) -> nn.Module:
     Returns:
         nn.Module: The reference copy.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(
-            f'model must be an nn.Module, got {type(model).__name__}')
-    reference = copy.deepcopy(model)
+    reference = to_layer_by_layer_model(model)
     replaced = 0
-    for module in reference.modules():
-        if isinstance(module, SplitMixer):
-            module.inplace_inference = False
     for parent in list(reference.modules()):
         for name, child in list(parent.named_children()):
             if _has_reference_form(child):

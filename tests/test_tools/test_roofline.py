@@ -23,7 +23,7 @@ def test_inference_flops_are_torchs_count(tiny_configs):
         model.eval()
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             model(torch.randn(2, 3, 8, 8), mode='tensor')
-        flops = sum(op[1] for op in traces['inference'])
+        flops = sum(op[1] for op in traces['inference']['ops'])
         assert flops == counter.get_total_flops() > 0
 
 

@@ -128,9 +128,9 @@ def trace_steps(model,
                 batch_size: int,
                 channels_last: bool,
                 repeats: int = 0) -> dict:
-    """The operator traces of one inference and one training step; with
-    ``repeats``, also each step's median time (seconds) over that many
-    steps after one untimed step, under the key ``(kind, 'seconds')``."""
+    """One inference and one training step, each as ``ops`` (its operator
+    trace) and ``seconds`` (with ``repeats``, its median time over that
+    many steps after one untimed step; else None)."""
     model = model.cpu()
     memory_format = torch.contiguous_format
     if channels_last:
@@ -150,25 +150,19 @@ def trace_steps(model,
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    traces = {}
+    def trace_and_time(step) -> dict:
+        with OperatorTrace() as trace:
+            step()
+        seconds = _median_seconds(step, repeats, warmup=1) if repeats else None
+        return dict(ops=trace.ops, seconds=seconds)
+
     model.eval()
     # no_grad rather than inference_mode, under which the trace would see
     # conv2d and linear before they become convolutions and matrix products
     with torch.no_grad():
-        with OperatorTrace() as trace:
-            infer()
-        if repeats:
-            traces['inference', 'seconds'] = _median_seconds(
-                infer, repeats, warmup=1)
-    traces['inference'] = trace.ops
+        inference = trace_and_time(infer)
     model.train()
-    with OperatorTrace() as trace:
-        train()
-    traces['training'] = trace.ops
-    if repeats:
-        traces['training', 'seconds'] = _median_seconds(
-            train, repeats, warmup=1)
-    return traces
+    return dict(inference=inference, training=trace_and_time(train))
 
 
 def bound(ops, roofline: dict) -> dict:
@@ -190,7 +184,7 @@ def parse_args(argv=None):
         'configs',
         nargs='+',
         help='config files or installed packages\' configs by name; the '
-        'first is the baseline of the bound speed-ups')
+        'first is the baseline of the speed-up ceilings')
     parser.add_argument(
         '--batch-size', type=int, default=4, help='images per step')
     parser.add_argument(
@@ -236,8 +230,8 @@ def main(argv=None):
             row = dict(
                 name=path,
                 kind=kind,
-                measured=traces[kind, 'seconds'],
-                **bound(traces[kind], roofline))
+                measured=traces[kind]['seconds'],
+                **bound(traces[kind]['ops'], roofline))
             base = baseline.setdefault(kind, row)
             print(f"| {path} | {kind} | {row['flops'] / 1e9:.1f} "
                   f"| {row['bytes'] / 1e9:.2f} "
